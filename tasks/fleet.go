@@ -1,0 +1,204 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Fleet answers questions about the class's VMs by joining the roster, what
+// the bot remembers of each VM, and what DigitalOcean reports now.
+type Fleet struct {
+	Students StudentService
+	VMs      VMService
+	Droplets DropletLister
+	Tag      string // the class tag every droplet carries
+	Domain   string // e.g. cicf.cloud
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+// VMStatus is one line of the fleet table or one VM card.
+type VMStatus struct {
+	Name     string
+	Student  *Student // nil for a tagged droplet that matches no roster entry
+	VM       *VM      // nil when there is no droplet for the student
+	Problems []string // empty when all is well
+}
+
+// FleetStatus is the whole class at one moment.
+type FleetStatus struct {
+	Items     []VMStatus // problems first, then by name
+	CheckedAt time.Time
+	// Stale is set when DigitalOcean could not be asked; Items then show what
+	// the bot saw last.
+	Stale bool
+}
+
+// FQDN returns the VM's host name, e.g. emma.cicf.cloud.
+func (f *Fleet) FQDN(name string) string { return name + "." + f.Domain }
+
+// Status lists every roster entry and every tagged droplet. When DigitalOcean
+// cannot be reached it falls back to the stored state and sets Stale; other
+// errors are returned.
+func (f *Fleet) Status(ctx context.Context) (*FleetStatus, error) {
+	students, err := f.Students.ListStudents(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list students: %w", err)
+	}
+	known, err := f.VMs.ListVMs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list vms: %w", err)
+	}
+	fs := &FleetStatus{CheckedAt: f.Now()}
+	vms := make(map[string]*VM, len(known))
+	for _, vm := range known {
+		vms[vm.Name] = vm
+	}
+
+	droplets, err := f.Droplets.ListDroplets(ctx, f.Tag)
+	byName := map[string][]Droplet{}
+	switch {
+	case err == nil:
+		for _, d := range droplets {
+			byName[f.nameOf(d.Name)] = append(byName[f.nameOf(d.Name)], d)
+		}
+	case ErrorCode(err) == EUNAVAILABLE:
+		fs.Stale = true
+		f.Logger.WarnContext(ctx, "droplet list unavailable; showing stored state", "err", err)
+	default:
+		return nil, fmt.Errorf("list droplets: %w", err)
+	}
+
+	onRoster := map[string]bool{}
+	for _, s := range students {
+		onRoster[s.Name] = true
+		st := VMStatus{Name: s.Name, Student: s}
+		if !fs.Stale {
+			if err := f.sync(ctx, s.Name, byName[s.Name], vms); err != nil {
+				return nil, err
+			}
+		}
+		st.VM = vms[s.Name]
+		st.Problems = f.problems(s, st.VM, byName[s.Name], fs.Stale)
+		fs.Items = append(fs.Items, st)
+	}
+	for name, ds := range byName {
+		if onRoster[name] {
+			continue
+		}
+		for _, d := range ds {
+			vm := vmFromDroplet(name, d)
+			fs.Items = append(fs.Items, VMStatus{
+				Name:     name,
+				VM:       vm,
+				Problems: []string{fmt.Sprintf("droplet %s (id %d) carries the class tag but is not on the roster", d.Name, d.ID)},
+			})
+		}
+	}
+	sort.SliceStable(fs.Items, func(i, j int) bool {
+		a, b := fs.Items[i], fs.Items[j]
+		if (len(a.Problems) > 0) != (len(b.Problems) > 0) {
+			return len(a.Problems) > 0
+		}
+		return a.Name < b.Name
+	})
+	return fs, nil
+}
+
+// StatusOf returns one student's VM status; ENOTFOUND if no such student.
+func (f *Fleet) StatusOf(ctx context.Context, name string) (*VMStatus, *FleetStatus, error) {
+	if _, err := f.Students.FindStudent(ctx, name); err != nil {
+		return nil, nil, err
+	}
+	fs, err := f.Status(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range fs.Items {
+		if fs.Items[i].Name == name && fs.Items[i].Student != nil {
+			return &fs.Items[i], fs, nil
+		}
+	}
+	return nil, nil, Errorf(ENOTFOUND, "No student named %q. Try `/cicf roster list`.", name)
+}
+
+// sync records the droplet DigitalOcean reports for name, keeping what only
+// the bot knows (pinned host key, last reset).
+func (f *Fleet) sync(ctx context.Context, name string, ds []Droplet, vms map[string]*VM) error {
+	old := vms[name]
+	if len(ds) == 0 {
+		if old != nil && old.Status != "" {
+			old.Status = ""
+			if err := f.VMs.UpsertVM(ctx, old); err != nil {
+				return fmt.Errorf("mark vm %q gone: %w", name, err)
+			}
+		}
+		return nil
+	}
+	// Prefer the droplet the bot already knows; otherwise the oldest.
+	d := ds[0]
+	for _, c := range ds {
+		if old != nil && c.ID == old.DropletID {
+			d = c
+			break
+		}
+		if c.CreatedAt.Before(d.CreatedAt) {
+			d = c
+		}
+	}
+	vm := vmFromDroplet(name, d)
+	vm.SeenAt = f.Now()
+	if old != nil {
+		vm.HostKey, vm.LastResetAt = old.HostKey, old.LastResetAt
+		if old.DropletID != d.ID {
+			vm.HostKey = "" // a different droplet: the old pin does not apply
+		}
+	}
+	vms[name] = vm
+	if err := f.VMs.UpsertVM(ctx, vm); err != nil {
+		return fmt.Errorf("record vm %q: %w", name, err)
+	}
+	return nil
+}
+
+func (f *Fleet) problems(s *Student, vm *VM, ds []Droplet, stale bool) []string {
+	var p []string
+	switch {
+	case vm == nil || (vm.Status == "" && !stale):
+		if vm != nil && vm.DropletID != 0 {
+			p = append(p, fmt.Sprintf("droplet %d is gone (deleted outside the bot?)", vm.DropletID))
+		} else if s.PublicKey == "" {
+			p = append(p, "waiting for an SSH key")
+		} else {
+			p = append(p, "not provisioned yet")
+		}
+	case vm.Status == "off":
+		p = append(p, "powered off")
+	case vm.Status == "archive":
+		p = append(p, "archived")
+	}
+	if len(ds) > 1 {
+		p = append(p, fmt.Sprintf("%d droplets share this name", len(ds)))
+	}
+	return p
+}
+
+// nameOf turns "emma.cicf.cloud" into "emma"; other names stay whole.
+func (f *Fleet) nameOf(fqdn string) string {
+	if n, ok := strings.CutSuffix(fqdn, "."+f.Domain); ok {
+		return n
+	}
+	return fqdn
+}
+
+func vmFromDroplet(name string, d Droplet) *VM {
+	return &VM{
+		Name: name, DropletID: d.ID, Status: d.Status,
+		IPv4: d.IPv4, IPv6: d.IPv6, Region: d.Region, Size: d.Size,
+		CreatedAt: d.CreatedAt,
+	}
+}

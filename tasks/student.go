@@ -1,0 +1,132 @@
+package tasks
+
+import (
+	"context"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// nameRE is a DNS label short enough to leave room for the class domain.
+var nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
+
+// slackIDRE matches Slack user IDs (U… or W… for Enterprise Grid).
+var slackIDRE = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
+
+// Student is one roster entry: a person and the VM named after them.
+type Student struct {
+	Name      string // DNS label; the VM is Name.Domain
+	SlackID   string // the only thing authorization trusts
+	Email     string // optional
+	PublicKey string // optional until provisioning; authorized_keys format
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// StudentService keeps the roster.
+type StudentService interface {
+	// FindStudent returns ENOTFOUND when no student has that name.
+	FindStudent(ctx context.Context, name string) (*Student, error)
+	// FindStudentBySlackID returns ENOTFOUND when no student has that ID.
+	FindStudentBySlackID(ctx context.Context, slackID string) (*Student, error)
+	// ListStudents returns the roster sorted by name.
+	ListStudents(ctx context.Context) ([]*Student, error)
+	// CreateStudent returns ECONFLICT when the name or Slack ID is taken.
+	CreateStudent(ctx context.Context, s *Student) error
+	// UpdateStudent replaces email and key of an existing student; ENOTFOUND if absent.
+	UpdateStudent(ctx context.Context, s *Student) error
+	// DeleteStudent returns ENOTFOUND when no student has that name.
+	DeleteStudent(ctx context.Context, name string) error
+}
+
+// ValidateName returns EINVALID unless name can be a student's VM name.
+func ValidateName(name string) error {
+	if nameRE.MatchString(name) {
+		return nil
+	}
+	return Errorf(EINVALID, "%q is not a valid name: use 1–31 lowercase letters, digits or dashes, starting with a letter (e.g. `emma`).", clip(name, 40))
+}
+
+// ValidateSlackID returns EINVALID unless id looks like a Slack user ID.
+func ValidateSlackID(id string) error {
+	if slackIDRE.MatchString(id) {
+		return nil
+	}
+	return Errorf(EINVALID, "%q is not a Slack user: mention them with @, e.g. `@emma`.", clip(id, 40))
+}
+
+// NormalizePublicKey parses an SSH public key in authorized_keys format and
+// returns it re-encoded as "TYPE BASE64 [COMMENT]". It returns EINVALID for
+// anything else, including private keys pasted by mistake.
+func NormalizePublicKey(key string) (string, error) {
+	key = strings.TrimSpace(key)
+	if strings.Contains(key, "PRIVATE KEY") {
+		return "", Errorf(EINVALID, "That is a *private* key: never share it. Paste the contents of your `~/.ssh/id_ed25519.pub` instead, and consider making a new key pair.")
+	}
+	pk, comment, _, rest, err := ssh.ParseAuthorizedKey([]byte(key))
+	if err != nil || len(strings.TrimSpace(string(rest))) > 0 {
+		return "", Errorf(EINVALID, "That is not an SSH public key. Paste one line from `~/.ssh/id_ed25519.pub` (it starts with `ssh-ed25519`).")
+	}
+	switch pk.Type() {
+	case ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521:
+	case ssh.KeyAlgoRSA:
+		if cpk, ok := pk.(ssh.CryptoPublicKey); ok {
+			if rk, ok := cpk.CryptoPublicKey().(interface{ Size() int }); ok && rk.Size()*8 < 2048 {
+				return "", Errorf(EINVALID, "That RSA key is too short. Make an ed25519 key: `ssh-keygen -t ed25519`.")
+			}
+		}
+	default:
+		return "", Errorf(EINVALID, "Key type %s is not supported. Make an ed25519 key: `ssh-keygen -t ed25519`.", pk.Type())
+	}
+	out := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk)))
+	if comment = strings.TrimSpace(comment); comment != "" && isPrintable(comment) {
+		out += " " + comment
+	}
+	return out, nil
+}
+
+// Validate checks every field and normalizes the key; it returns EINVALID
+// with a message naming the first bad field.
+func (s *Student) Validate() error {
+	if err := ValidateName(s.Name); err != nil {
+		return err
+	}
+	if err := ValidateSlackID(s.SlackID); err != nil {
+		return err
+	}
+	if s.Email != "" {
+		a, err := mail.ParseAddress(s.Email)
+		if err != nil || a.Address != s.Email || len(s.Email) > 254 {
+			return Errorf(EINVALID, "%q is not an email address.", clip(s.Email, 60))
+		}
+	}
+	if s.PublicKey != "" {
+		k, err := NormalizePublicKey(s.PublicKey)
+		if err != nil {
+			return err
+		}
+		s.PublicKey = k
+	}
+	return nil
+}
+
+func isPrintable(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// clip shortens s for quoting it back to a person.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
