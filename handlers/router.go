@@ -1,0 +1,161 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/cicf/cicf-bot/tasks"
+)
+
+// Router turns command text from any front end into replies: it parses,
+// identifies the caller by user ID, checks the role, runs the verb and
+// records the audit entry.
+type Router struct {
+	dir      *tasks.Directory
+	fleet    *tasks.Fleet
+	students tasks.StudentService
+	audit    tasks.AuditLog
+	logger   *slog.Logger
+	now      func() time.Time
+	cmds     registry
+}
+
+// RouterDeps is what a Router needs.
+type RouterDeps struct {
+	Directory *tasks.Directory
+	Fleet     *tasks.Fleet
+	Students  tasks.StudentService
+	Audit     tasks.AuditLog
+	Logger    *slog.Logger
+	Now       func() time.Time
+}
+
+// NewRouter returns a Router with every verb registered.
+func NewRouter(d RouterDeps) *Router {
+	r := &Router{
+		dir: d.Directory, fleet: d.Fleet, students: d.Students, audit: d.Audit,
+		logger: d.Logger, now: d.Now, cmds: registry{},
+	}
+	r.cmds.add(r.helpCommand())
+	r.cmds.add(r.statusCommand())
+	r.cmds.add(r.rosterCommand())
+	return r
+}
+
+// Handle runs one command for userID and always returns a reply; failures
+// become replies through Error.
+func (r *Router) Handle(ctx context.Context, userID, text string) *Reply {
+	start := r.now()
+	entry := &tasks.AuditEntry{At: start, UserID: userID}
+	reply, err := r.handle(ctx, userID, text, entry)
+	if err != nil {
+		reply = Error(ctx, r.logger, err)
+	}
+	entry.Outcome = "ok"
+	if err != nil {
+		entry.Outcome = tasks.ErrorCode(err)
+	}
+	entry.Duration = r.now().Sub(start)
+	// The audit write must not be lost to a cancelled command context.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if aerr := r.audit.RecordAudit(actx, entry); aerr != nil {
+		r.logger.ErrorContext(ctx, "record audit", "user_id", userID, "verb", entry.Verb, "err", aerr)
+	}
+	return reply
+}
+
+func (r *Router) handle(ctx context.Context, userID, text string, entry *tasks.AuditEntry) (*Reply, error) {
+	toks, err := Parse(text)
+	if err != nil {
+		entry.Verb = "(unparsed)"
+		return nil, err
+	}
+	// The console accepts lines typed as in Slack.
+	if len(toks) > 0 && toks[0].Text == "/cicf" {
+		toks = toks[1:]
+	}
+	verb := "help"
+	if len(toks) > 0 {
+		verb = strings.ToLower(toks[0].Text)
+		toks = toks[1:]
+	}
+	entry.Verb = clipText(verb, 32)
+
+	caller, err := r.dir.Identify(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("identify %s: %w", userID, err)
+	}
+	entry.Role = caller.Role
+
+	cmd, ok := r.cmds[verb]
+	if !ok {
+		msg := fmt.Sprintf("Unknown command `%s`.", clipText(verb, 32))
+		if c := r.cmds.closest(verb); c != "" {
+			if _, allowed := r.cmds[c].usageFor(caller.Role); allowed {
+				msg += fmt.Sprintf(" Did you mean `/cicf %s`?", c)
+			}
+		}
+		return nil, tasks.Errorf(tasks.EINVALID, "%s Type `/cicf help` for the list.", msg)
+	}
+	entry.Args = redactArgs(cmd, toks)
+	if _, allowed := cmd.usageFor(caller.Role); !allowed {
+		return nil, r.forbidden(caller, cmd)
+	}
+	return cmd.Run(ctx, &Request{Caller: caller, Verb: verb, Args: toks})
+}
+
+func (r *Router) forbidden(c *tasks.Caller, cmd *Command) error {
+	if c.Role == tasks.RoleNone {
+		return tasks.Errorf(tasks.EFORBIDDEN, "You are not on the class roster yet. %s", r.askInstructor())
+	}
+	return tasks.Errorf(tasks.EFORBIDDEN, "Only instructors can use `/cicf %s`. Type `/cicf help` for your commands.", cmd.Verb)
+}
+
+// askInstructor names who can add a person to the roster.
+func (r *Router) askInstructor() string {
+	var ids []string
+	for id := range r.dir.Instructors {
+		if tasks.ValidateSlackID(id) == nil {
+			ids = append(ids, "<@"+id+">")
+		}
+	}
+	who := "an instructor"
+	if len(ids) > 0 && len(ids) <= 3 {
+		who = "an instructor (" + strings.Join(sortedStrings(ids), ", ") + ")"
+	}
+	return fmt.Sprintf("Ask %s to add you with `/cicf roster add NAME @you`.", who)
+}
+
+// redactArgs renders the arguments for the audit log without secrets or key
+// material.
+func redactArgs(cmd *Command, toks []Token) string {
+	parts := make([]string, 0, len(toks))
+	for i, t := range toks {
+		s := t.Text
+		if t.UserID != "" {
+			s = "<@" + t.UserID + ">"
+		}
+		for _, p := range cmd.Redact {
+			if p == -1 || p == i {
+				s = "[redacted]"
+			}
+		}
+		if strings.HasPrefix(s, "AAAA") && len(s) > 40 {
+			s = "[key]"
+		}
+		parts = append(parts, s)
+	}
+	return clipText(strings.Join(parts, " "), 300)
+}
+
+func clipText(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
