@@ -25,7 +25,9 @@ func sectionTexts(t *testing.T, blocks []slack.Block) []string {
 }
 
 func TestRenderBlocksLimits(t *testing.T) {
-	line := func(i int) string { return fmt.Sprintf("student%03d  active  198.18.0.%d  %s", i, i%250, strings.Repeat("x", 40)) }
+	line := func(i int) string {
+		return fmt.Sprintf("student%03d  active  198.18.0.%d  %s", i, i%250, strings.Repeat("x", 40))
+	}
 	var table []string
 	for i := range 200 {
 		table = append(table, line(i))

@@ -126,12 +126,17 @@ func (r *Router) rosterRemove(ctx context.Context, t Token) (*Reply, error) {
 		return nil, err
 	}
 	// Look before deleting: the VM record goes with the roster entry.
-	vm, verr := r.fleet.VMs.FindVM(ctx, name)
+	st, _, serr := r.fleet.StatusOf(ctx, name)
+	if serr != nil && tasks.ErrorCode(serr) != tasks.EINTERNAL {
+		return nil, serr
+	}
 	if err := r.students.DeleteStudent(ctx, name); err != nil {
 		return nil, err
 	}
 	msg := fmt.Sprintf("Removed `%s` from the roster.", name)
-	if verr == nil && vm.Status != "" {
+	if serr != nil {
+		r.logger.WarnContext(ctx, "roster remove: could not check for a droplet", "name", name, "err", serr)
+	} else if st.VM != nil && st.VM.Status != "" {
 		msg += fmt.Sprintf(" Their droplet `%s` still exists and now shows as not on the roster.", r.fleet.FQDN(name))
 	}
 	return Textf("%s", msg), nil

@@ -95,7 +95,8 @@ func (r *Router) card(ctx context.Context, name string) (*Reply, error) {
 			b.WriteString("Host key: not pinned yet")
 		}
 	}
-	if len(st.Problems) > 0 {
+	// Without a droplet the text above already says what is missing.
+	if len(st.Problems) > 0 && vm != nil && vm.DropletID != 0 {
 		fmt.Fprintf(&b, "\n:warning: %s", strings.Join(st.Problems, "; "))
 	}
 	rep := Textf("%s", b.String())

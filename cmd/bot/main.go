@@ -1,0 +1,84 @@
+// Command cicf-bot runs a course's fleet of per-student cloud VMs from Slack.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() { os.Exit(run(os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)) }
+
+const usage = `cicf-bot runs a course's per-student cloud VMs from Slack.
+
+Usage:
+  cicf-bot serve                 the Slack bot (socket mode)
+  cicf-bot console [--as USER]   type /cicf commands in a terminal, as an instructor
+  cicf-bot demo [--as USER]      the console against a simulated class (no tokens needed)
+  cicf-bot version               print the version
+  cicf-bot help                  this text
+
+Secrets come from the environment: SLACK_APP_TOKEN, SLACK_BOT_TOKEN,
+DIGITALOCEAN_TOKEN. Settings come from CICF_CONFIG (default ./cicf-bot.toml,
+optional) and CICF_DB, CICF_INSTRUCTORS, CICF_CHANNEL, SLACK_API_URL,
+DIGITALOCEAN_API_URL. See README.md.
+`
+
+// run is main without the process: it returns the exit code. 0: done;
+// 1: failed while running; 2: bad usage or configuration.
+func run(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "version", "--version":
+		fmt.Fprintf(stdout, "cicf-bot %s\n", version)
+		return 0
+	case "serve", "console", "demo":
+	default:
+		fmt.Fprintf(stderr, "cicf-bot: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+
+	opts, err := parseFlags(cmd, args, stderr)
+	if err != nil {
+		return 2
+	}
+	cfg, err := LoadConfig(getenv)
+	if err == nil {
+		err = cfg.requireTokens(cmd == "serve", cmd != "demo")
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "cicf-bot: %v\n", err)
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	m := NewMain(cfg, opts, stdin, stdout, stderr)
+	err = m.Run(ctx)
+	if cerr := m.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "cicf-bot: %v\n", err)
+		if _, ok := errors.AsType[*configError](err); ok {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,154 @@
+// Package digitalocean implements the cloud interfaces of package tasks with
+// the DigitalOcean v2 API, through godo.
+//
+// Errors: when the API cannot be used (unreachable, 429 or 5xx after retries,
+// a deadline, a rejected token) a method returns an error whose chain holds
+// both a *tasks.Error with code EUNAVAILABLE, for the person in Slack, and
+// the cause (a *godo.ErrorResponse, *url.Error, context.DeadlineExceeded …),
+// for the logs: fmt.Errorf("op: %w: %w", userErr, cause). The adapter does
+// not log what it returns; it logs retries at debug level. Other failures
+// (a request DigitalOcean calls malformed) are plain, internal errors.
+//
+// The token is sent in the Authorization header only and never logged.
+package digitalocean
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cicf/cicf-bot/tasks"
+	"github.com/digitalocean/godo"
+)
+
+// DefaultBaseURL is the public API.
+const DefaultBaseURL = "https://api.digitalocean.com/"
+
+// Config configures a Client. Only Token is required.
+type Config struct {
+	Token   string // DIGITALOCEAN_TOKEN; never logged
+	BaseURL string // default DefaultBaseURL (DIGITALOCEAN_API_URL overrides it)
+	// Timeout bounds each method call, retries and all pages included
+	// (default 20s). A shorter deadline on the caller's ctx wins.
+	Timeout time.Duration
+	// MaxRetries is how often one request is retried (default 4; negative: never).
+	MaxRetries int
+	// PerPage is the page size for lists (default and maximum 200).
+	PerPage int
+	// Transport sends the requests (default http.DefaultTransport).
+	Transport http.RoundTripper
+	Logger    *slog.Logger // default: discard
+	// Now reads the clock to interpret ratelimit-reset and Retry-After dates
+	// (default time.Now).
+	Now func() time.Time
+	// Sleep waits between retries and returns ctx.Err() if ctx ends first
+	// (default: a timer). Tests record the waits instead of sleeping.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// LogValue keeps the token out of logs if a Config is ever logged.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("base_url", c.BaseURL),
+		slog.Duration("timeout", c.Timeout),
+		slog.Int("max_retries", c.MaxRetries),
+		slog.Bool("token_set", c.Token != ""),
+	)
+}
+
+// Client talks to the DigitalOcean API. It is safe for concurrent use.
+type Client struct {
+	godo    *godo.Client
+	timeout time.Duration
+	perPage int
+	logger  *slog.Logger
+	// err is a configuration problem found by New; every call returns it.
+	err error
+}
+
+var _ tasks.DropletLister = (*Client)(nil)
+
+// New returns a Client for cfg. It does not contact the API. A Token that
+// is empty or a BaseURL that does not parse make every call fail (with
+// EUNAVAILABLE and an internal error respectively) rather than New.
+func New(cfg Config) *Client {
+	cfg.Token = strings.TrimSpace(cfg.Token)
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = DefaultBaseURL
+	}
+	if !strings.HasSuffix(cfg.BaseURL, "/") {
+		// godo resolves "v2/…" against the base; without the slash it would
+		// drop the base's last path segment.
+		cfg.BaseURL += "/"
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 20 * time.Second
+	}
+	switch {
+	case cfg.MaxRetries == 0:
+		cfg.MaxRetries = 4
+	case cfg.MaxRetries < 0:
+		cfg.MaxRetries = 0
+	}
+	if cfg.PerPage <= 0 || cfg.PerPage > 200 {
+		cfg.PerPage = 200
+	}
+	if cfg.Transport == nil {
+		cfg.Transport = http.DefaultTransport
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleepCtx
+	}
+	rt := &retryTransport{
+		base: cfg.Transport, token: cfg.Token, maxRetries: cfg.MaxRetries,
+		now: cfg.Now, sleep: cfg.Sleep, logger: cfg.Logger,
+	}
+	// godo's own retry stays off (RetryConfig.RetryMax 0); see retryTransport.
+	gc, err := godo.New(&http.Client{Transport: rt}, godo.SetBaseURL(cfg.BaseURL), godo.SetUserAgent("cicf-bot"))
+	c := &Client{godo: gc, timeout: cfg.Timeout, perPage: cfg.PerPage, logger: cfg.Logger}
+	switch {
+	case err != nil:
+		c.err = fmt.Errorf("digitalocean base url %q: %w", cfg.BaseURL, err)
+	case cfg.Token == "":
+		c.err = tasks.Errorf(tasks.EUNAVAILABLE, "The bot has no DigitalOcean API token: an instructor needs to set DIGITALOCEAN_TOKEN and restart it.")
+	}
+	return c
+}
+
+var errUnavailable = tasks.Errorf(tasks.EUNAVAILABLE, "DigitalOcean is not answering right now; try again in a minute.")
+
+// fail wraps err, the cause, for op. See the package doc for the shape.
+//
+// A rejected token is EUNAVAILABLE rather than EINTERNAL: it is an outside
+// service refusing us, not a bug; callers such as tasks.Fleet then fall back
+// to stored state; and the message, which names DIGITALOCEAN_TOKEN, reaches
+// the instructor instead of a generic "Internal error".
+func fail(op string, err error) error {
+	var user *tasks.Error
+	if er, ok := errors.AsType[*godo.ErrorResponse](err); ok && er.Response != nil {
+		switch code := er.Response.StatusCode; {
+		case code == http.StatusUnauthorized:
+			user = tasks.Errorf(tasks.EUNAVAILABLE, "DigitalOcean rejected the bot's API token: an instructor needs to check DIGITALOCEAN_TOKEN and restart the bot.")
+		case code == http.StatusForbidden:
+			user = tasks.Errorf(tasks.EUNAVAILABLE, "DigitalOcean refused the request: the bot's API token (DIGITALOCEAN_TOKEN) lacks a permission it needs.")
+		case code == http.StatusTooManyRequests || code >= 500:
+			user = errUnavailable
+		default:
+			return fmt.Errorf("%s: %w", op, err) // our request was wrong: a bug
+		}
+	} else {
+		// No answer at all: refused, reset, timed out, or garbage.
+		user = errUnavailable
+	}
+	return fmt.Errorf("%s: %w: %w", op, user, err)
+}

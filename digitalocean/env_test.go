@@ -1,0 +1,124 @@
+package digitalocean_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cicf/cicf-bot/digitalocean"
+	"github.com/cicf/cicf-bot/internal/dosim"
+)
+
+const token = "dop_v1_0123456789abcdef"
+
+// fakeClock is shared by the simulator and the client: the client's Sleep
+// moves it instead of sleeping, so the simulator's request log shows the
+// waits without any test taking real time.
+type fakeClock struct {
+	mu    sync.Mutex
+	t     time.Time
+	waits []time.Duration
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.waits = append(c.waits, d)
+	c.t = c.t.Add(d)
+	return nil
+}
+
+// Waits returns the waits the client asked for, in order.
+func (c *fakeClock) Waits() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Duration(nil), c.waits...)
+}
+
+// lockedBuffer collects log output from any goroutine.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// testEnv is a simulator and a client wired to it through the real godo.
+type testEnv struct {
+	sim    *dosim.Server
+	client *digitalocean.Client
+	clock  *fakeClock
+	logs   *lockedBuffer // the client's debug log, unless cfg set a Logger
+}
+
+// MustEnv starts a simulator accepting token and a client for it. cfg may
+// set anything; Token, BaseURL, Now, Sleep and Transport are filled in when
+// empty, and Logger writes to testEnv.logs. Everything is closed when the
+// test ends.
+func MustEnv(tb testing.TB, cfg digitalocean.Config) *testEnv {
+	tb.Helper()
+	clock := newFakeClock()
+	logs := &lockedBuffer{}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	sim := dosim.New(dosim.Options{Token: token, Now: clock.Now})
+	tb.Cleanup(sim.Close)
+	if cfg.Token == "" {
+		cfg.Token = token
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = sim.URL()
+	}
+	if cfg.Now == nil {
+		cfg.Now = clock.Now
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = clock.Sleep
+	}
+	if cfg.Transport == nil {
+		// A transport per test keeps connections (and net/http's own
+		// one-shot retry on a reused connection) out of other tests.
+		tr := &http.Transport{}
+		tb.Cleanup(tr.CloseIdleConnections)
+		cfg.Transport = tr
+	}
+	return &testEnv{sim: sim, client: digitalocean.New(cfg), clock: clock, logs: logs}
+}
+
+// seed adds n droplets named pNN.cicf.cloud tagged tags.
+func (e *testEnv) seed(n int, prefix string, tags ...string) {
+	for i := range n {
+		e.sim.AddDroplet(dosim.DropletSpec{
+			Name: prefix + string(rune('a'+i/26)) + string(rune('a'+i%26)) + ".cicf.cloud",
+			Tags: tags,
+		})
+	}
+}
