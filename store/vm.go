@@ -85,6 +85,29 @@ func (s *VMService) UpsertVM(ctx context.Context, vm *tasks.VM) error {
 	return nil
 }
 
+// SyncVM records the cloud's view of vm without touching the pin or the last
+// reset; see tasks.VMService. It returns ENOTFOUND if there is no such
+// student, or an internal error.
+func (s *VMService) SyncVM(ctx context.Context, vm *tasks.VM) error {
+	_, err := s.db.db.ExecContext(ctx, `INSERT INTO vms (`+vmColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, '', ?)
+		ON CONFLICT (name) DO UPDATE SET
+			droplet_id = excluded.droplet_id, status = excluded.status,
+			ipv4 = excluded.ipv4, ipv6 = excluded.ipv6,
+			region = excluded.region, size = excluded.size,
+			created_at = excluded.created_at, seen_at = excluded.seen_at
+		WHERE vms.droplet_id = excluded.droplet_id OR vms.droplet_id = 0`,
+		vm.Name, vm.DropletID, vm.Status, vm.IPv4, vm.IPv6, vm.Region, vm.Size,
+		formatTime(vm.CreatedAt), formatTime(vm.SeenAt))
+	if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
+		return errNoStudent(vm.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("sync vm %q: %w", vm.Name, err)
+	}
+	return nil
+}
+
 // DeleteVM forgets the VM of the student called name. It returns ENOTFOUND
 // if the bot knows none, or an internal error.
 func (s *VMService) DeleteVM(ctx context.Context, name string) error {

@@ -126,42 +126,39 @@ func (f *Fleet) StatusOf(ctx context.Context, name string) (*VMStatus, *FleetSta
 	return nil, nil, Errorf(ENOTFOUND, "No student named %q. Try `/cicf roster list`.", name)
 }
 
-// sync records the droplet DigitalOcean reports for name, keeping what only
-// the bot knows (pinned host key, last reset).
+// sync records the droplet DigitalOcean reports for name. What only the
+// bot knows (pinned host key, last reset) is left to the runs that own it.
 func (f *Fleet) sync(ctx context.Context, name string, ds []Droplet, vms map[string]*VM) error {
 	old := vms[name]
-	if len(ds) == 0 {
-		if old != nil && old.Status != "" {
-			old.Status = ""
-			if err := f.VMs.UpsertVM(ctx, old); err != nil {
-				return fmt.Errorf("mark vm %q gone: %w", name, err)
+	var vm *VM
+	switch {
+	case len(ds) == 0 && (old == nil || old.Status == ""):
+		return nil
+	case len(ds) == 0:
+		vm = &VM{Name: name, DropletID: old.DropletID} // gone: status ""
+	default:
+		// Prefer the droplet the bot already knows; otherwise the oldest.
+		d := ds[0]
+		for _, c := range ds {
+			if old != nil && c.ID == old.DropletID {
+				d = c
+				break
+			}
+			if c.CreatedAt.Before(d.CreatedAt) {
+				d = c
 			}
 		}
-		return nil
+		vm = vmFromDroplet(name, d)
 	}
-	// Prefer the droplet the bot already knows; otherwise the oldest.
-	d := ds[0]
-	for _, c := range ds {
-		if old != nil && c.ID == old.DropletID {
-			d = c
-			break
-		}
-		if c.CreatedAt.Before(d.CreatedAt) {
-			d = c
-		}
-	}
-	vm := vmFromDroplet(name, d)
 	vm.SeenAt = f.Now()
-	if old != nil {
-		vm.HostKey, vm.LastResetAt = old.HostKey, old.LastResetAt
-		if old.DropletID != d.ID {
-			vm.HostKey = "" // a different droplet: the old pin does not apply
-		}
-	}
-	vms[name] = vm
-	if err := f.VMs.UpsertVM(ctx, vm); err != nil {
+	if err := f.VMs.SyncVM(ctx, vm); err != nil {
 		return fmt.Errorf("record vm %q: %w", name, err)
 	}
+	fresh, err := f.VMs.FindVM(ctx, name)
+	if err != nil {
+		return fmt.Errorf("reread vm %q: %w", name, err)
+	}
+	vms[name] = fresh
 	return nil
 }
 

@@ -28,8 +28,15 @@ type VMService interface {
 	FindVM(ctx context.Context, name string) (*VM, error)
 	// ListVMs returns all known VMs sorted by name.
 	ListVMs(ctx context.Context) ([]*VM, error)
-	// UpsertVM creates or replaces the VM with vm.Name.
+	// UpsertVM creates or replaces the VM with vm.Name. Runs use it: they own
+	// the droplet ID, the pinned host key and the last reset.
 	UpsertVM(ctx context.Context, vm *VM) error
+	// SyncVM records what the cloud reports (status, addresses, region, size,
+	// creation, seen) for the VM whose stored droplet is vm.DropletID, or
+	// creates the record if there is none. It never touches the pinned host
+	// key or the last reset, and does nothing when the stored droplet is a
+	// different one (a run switched it meanwhile). ENOTFOUND if no student.
+	SyncVM(ctx context.Context, vm *VM) error
 	// DeleteVM returns ENOTFOUND when the bot knows no VM of that name.
 	DeleteVM(ctx context.Context, name string) error
 }
