@@ -6,10 +6,21 @@
 // both a *tasks.Error with code EUNAVAILABLE, for the person in Slack, and
 // the cause (a *godo.ErrorResponse, *url.Error, context.DeadlineExceeded …),
 // for the logs: fmt.Errorf("op: %w: %w", userErr, cause). The adapter does
-// not log what it returns; it logs retries at debug level. Other failures
-// (a request DigitalOcean calls malformed) are plain, internal errors.
+// not log what it returns; it logs retries, holds and changes at debug
+// level. Where a method's doc names another code (ENOTFOUND for an unknown
+// droplet, EFORBIDDEN for a droplet without the class tag, EINVALID for a
+// config value DigitalOcean refuses, ECONFLICT for a busy droplet), the
+// error has the same shape. Other failures (a request DigitalOcean calls
+// malformed) are plain, internal errors.
 //
-// The token is sent in the Authorization header only and never logged.
+// Requests: one Client paces all its calls through one budget (see
+// Config.RatePerMinute) and retries 429s, 5xx and broken connections for
+// idempotent methods; a POST is retried only on a 429 or a failed dial,
+// when DigitalOcean cannot have acted on it, so creates stay find-or-create
+// at the caller.
+//
+// The token is sent in the Authorization header only and never logged;
+// neither is a droplet's user-data.
 package digitalocean
 
 import (
@@ -45,9 +56,27 @@ type Config struct {
 	// Now reads the clock to interpret ratelimit-reset and Retry-After dates
 	// (default time.Now).
 	Now func() time.Time
-	// Sleep waits between retries and returns ctx.Err() if ctx ends first
-	// (default: a timer). Tests record the waits instead of sleeping.
+	// Sleep waits between retries, for the request budget and between
+	// action polls, and returns ctx.Err() if ctx ends first (default: a
+	// timer). Tests record the waits instead of sleeping.
 	Sleep func(ctx context.Context, d time.Duration) error
+
+	// RatePerMinute is the Client's own request budget, shared by all its
+	// calls: it never sends more than this many requests (retries included)
+	// in any RateWindow, and waits for a slot, up to the call's deadline,
+	// rather than failing. Default 240, under DigitalOcean's 250 a minute;
+	// negative: no pacing. A 429 or a spent hourly budget also holds every
+	// call until the time the API names.
+	RatePerMinute int
+	// RateWindow is the window RatePerMinute counts in (default 1 minute);
+	// benchmarks against a time-compressed stand-in shorten it.
+	RateWindow time.Duration
+	// PollInterval is the first wait between polls of a power action; later
+	// waits double up to 8 times it (default 1s).
+	PollInterval time.Duration
+	// ActionTimeout bounds PowerDroplet's wait for its action when ctx has
+	// no earlier deadline (default 5 minutes).
+	ActionTimeout time.Duration
 }
 
 // LogValue keeps the token out of logs if a Config is ever logged.
@@ -56,21 +85,26 @@ func (c Config) LogValue() slog.Value {
 		slog.String("base_url", c.BaseURL),
 		slog.Duration("timeout", c.Timeout),
 		slog.Int("max_retries", c.MaxRetries),
+		slog.Int("rate_per_minute", c.RatePerMinute),
+		slog.Duration("rate_window", c.RateWindow),
 		slog.Bool("token_set", c.Token != ""),
 	)
 }
 
 // Client talks to the DigitalOcean API. It is safe for concurrent use.
 type Client struct {
-	godo    *godo.Client
-	timeout time.Duration
-	perPage int
-	logger  *slog.Logger
+	godo          *godo.Client
+	timeout       time.Duration
+	perPage       int
+	pollInterval  time.Duration
+	actionTimeout time.Duration
+	sleep         func(ctx context.Context, d time.Duration) error
+	logger        *slog.Logger
 	// err is a configuration problem found by New; every call returns it.
 	err error
 }
 
-var _ tasks.DropletLister = (*Client)(nil)
+var _ tasks.Cloud = (*Client)(nil)
 
 // New returns a Client for cfg. It does not contact the API. A Token that
 // is empty or a BaseURL that does not parse make every call fail (with
@@ -109,13 +143,30 @@ func New(cfg Config) *Client {
 	if cfg.Sleep == nil {
 		cfg.Sleep = sleepCtx
 	}
+	if cfg.RatePerMinute == 0 {
+		cfg.RatePerMinute = 240
+	}
+	if cfg.RateWindow <= 0 {
+		cfg.RateWindow = time.Minute
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	if cfg.ActionTimeout <= 0 {
+		cfg.ActionTimeout = 5 * time.Minute
+	}
 	rt := &retryTransport{
 		base: cfg.Transport, token: cfg.Token, maxRetries: cfg.MaxRetries,
-		now: cfg.Now, sleep: cfg.Sleep, logger: cfg.Logger,
+		pacer: newPacer(cfg.RatePerMinute, cfg.RateWindow),
+		now:   cfg.Now, sleep: cfg.Sleep, logger: cfg.Logger,
 	}
 	// godo's own retry stays off (RetryConfig.RetryMax 0); see retryTransport.
 	gc, err := godo.New(&http.Client{Transport: rt}, godo.SetBaseURL(cfg.BaseURL), godo.SetUserAgent("cicf-bot"))
-	c := &Client{godo: gc, timeout: cfg.Timeout, perPage: cfg.PerPage, logger: cfg.Logger}
+	c := &Client{
+		godo: gc, timeout: cfg.Timeout, perPage: cfg.PerPage,
+		pollInterval: cfg.PollInterval, actionTimeout: cfg.ActionTimeout,
+		sleep: cfg.Sleep, logger: cfg.Logger,
+	}
 	switch {
 	case err != nil:
 		c.err = fmt.Errorf("digitalocean base url %q: %w", cfg.BaseURL, err)
@@ -151,4 +202,17 @@ func fail(op string, err error) error {
 		user = errUnavailable
 	}
 	return fmt.Errorf("%s: %w: %w", op, user, err)
+}
+
+// statusOf returns the HTTP status of the API answer in err's chain, 0 if
+// there is none.
+func statusOf(err error) int {
+	if er, ok := errors.AsType[*godo.ErrorResponse](err); ok && er.Response != nil {
+		return er.Response.StatusCode
+	}
+	return 0
+}
+
+func containsFold(s, substr string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(substr))
 }

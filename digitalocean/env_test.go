@@ -11,6 +11,7 @@ import (
 
 	"github.com/cicf/cicf-bot/digitalocean"
 	"github.com/cicf/cicf-bot/internal/dosim"
+	"github.com/cicf/cicf-bot/tasks"
 )
 
 const token = "dop_v1_0123456789abcdef"
@@ -43,6 +44,13 @@ func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
 	c.waits = append(c.waits, d)
 	c.t = c.t.Add(d)
 	return nil
+}
+
+// Advance moves the clock without counting as a wait of the client's.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
 
 // Waits returns the waits the client asked for, in order.
@@ -84,12 +92,25 @@ type testEnv struct {
 // test ends.
 func MustEnv(tb testing.TB, cfg digitalocean.Config) *testEnv {
 	tb.Helper()
+	return MustEnvSim(tb, cfg, dosim.Options{})
+}
+
+// MustEnvSim is MustEnv with a simulator configured by opts; its Token and
+// Now are filled in when empty.
+func MustEnvSim(tb testing.TB, cfg digitalocean.Config, opts dosim.Options) *testEnv {
+	tb.Helper()
 	clock := newFakeClock()
 	logs := &lockedBuffer{}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	sim := dosim.New(dosim.Options{Token: token, Now: clock.Now})
+	if opts.Token == "" {
+		opts.Token = token
+	}
+	if opts.Now == nil {
+		opts.Now = clock.Now
+	}
+	sim := dosim.New(opts)
 	tb.Cleanup(sim.Close)
 	if cfg.Token == "" {
 		cfg.Token = token
@@ -121,4 +142,44 @@ func (e *testEnv) seed(n int, prefix string, tags ...string) {
 			Tags: tags,
 		})
 	}
+}
+
+// requests returns the simulator's log entries for route pattern, e.g.
+// "POST /v2/droplets".
+func (e *testEnv) requests(pattern string) []dosim.Request {
+	var out []dosim.Request
+	for _, r := range e.sim.RequestLog() {
+		if r.Pattern == pattern {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// statuses returns the status of each request.
+func statuses(rs []dosim.Request) []int {
+	var out []int
+	for _, r := range rs {
+		out = append(out, r.Status)
+	}
+	return out
+}
+
+// waitStatus polls GetDroplet until the droplet has status want, moving the
+// fake clock a second between polls, and returns it as last seen.
+func (e *testEnv) waitStatus(tb testing.TB, id int, want string) *tasks.Droplet {
+	tb.Helper()
+	ctx := context.Background()
+	for range 600 {
+		d, err := e.client.GetDroplet(ctx, id)
+		if err != nil {
+			tb.Fatalf("GetDroplet(%d) error: %v", id, err)
+		}
+		if d.Status == want {
+			return d
+		}
+		e.clock.Advance(time.Second)
+	}
+	tb.Fatalf("droplet %d not %s after 600 polls", id, want)
+	return nil
 }

@@ -17,7 +17,8 @@ const (
 	backoffMax = 8 * time.Second
 )
 
-// retryTransport adds the bearer token and retries what is worth retrying:
+// retryTransport adds the bearer token, paces every attempt through the
+// Client's shared budget (see pacer), and retries what is worth retrying:
 // 429 for any method, 5xx and broken connections for idempotent methods, and
 // failed dials for all (nothing was sent). It waits as the API asks
 // (Retry-After, else ratelimit-reset when the budget is spent, else capped
@@ -33,6 +34,7 @@ type retryTransport struct {
 	base       http.RoundTripper
 	token      string
 	maxRetries int
+	pacer      *pacer
 	now        func() time.Time
 	sleep      func(ctx context.Context, d time.Duration) error
 	logger     *slog.Logger
@@ -40,10 +42,14 @@ type retryTransport struct {
 
 // RoundTrip returns the first answer that is not worth retrying, the last
 // answer when retries run out or would outlast the deadline, or the
-// transport's error.
+// transport's error (context.DeadlineExceeded in its chain when the budget
+// allows no request before the deadline).
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	for attempt := 0; ; attempt++ {
+		if err := t.pacer.wait(ctx, t.now, t.sleep); err != nil {
+			return nil, err
+		}
 		r := req.Clone(ctx)
 		r.Header.Set("Authorization", "Bearer "+t.token)
 		if attempt > 0 && req.GetBody != nil {
@@ -54,6 +60,10 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			r.Body = body
 		}
 		resp, err := t.base.RoundTrip(r)
+		if until := t.pacer.observe(resp, t.now()); !until.IsZero() {
+			t.logger.DebugContext(ctx, "digitalocean: holding requests, the API asked to wait",
+				"status", resp.StatusCode, "until", until)
+		}
 
 		wait, retry := t.wait(req, resp, err, attempt)
 		if !retry || attempt >= t.maxRetries {

@@ -14,6 +14,12 @@ const (
 	maxFallback    = 3000
 )
 
+// Action IDs of the confirm buttons.
+const (
+	ActionConfirm = "cicf_confirm"
+	ActionCancel  = "cicf_cancel"
+)
+
 // RenderBlocks turns a reply into Block Kit sections within Slack's limits:
 // long text is split at line breaks into several sections, fixed-width text
 // is fenced in each piece, and past 50 blocks the rest is summarised in a
@@ -32,13 +38,22 @@ func RenderBlocks(r *Reply) ([]slack.Block, string) {
 			texts = append(texts, chunk)
 		}
 	}
-	if len(texts) > maxBlocks {
-		hidden := len(texts) - (maxBlocks - 1)
-		texts = append(texts[:maxBlocks-1], fmt.Sprintf("_…and %d more parts not shown. Ask for less at once, e.g. one VM by name._", hidden))
+	room := maxBlocks
+	if r.Confirm != nil {
+		room-- // for the buttons
+	}
+	if len(texts) > room {
+		hidden := len(texts) - (room - 1)
+		texts = append(texts[:room-1], fmt.Sprintf("_…and %d more parts not shown. Ask for less at once, e.g. one VM by name._", hidden))
 	}
 	blocks := make([]slack.Block, 0, len(texts))
 	for _, t := range texts {
 		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, t, false, false), nil, nil))
+	}
+	if c := r.Confirm; c != nil {
+		ok := slack.NewButtonBlockElement(ActionConfirm, c.ID, slack.NewTextBlockObject(slack.PlainTextType, c.Button, false, false)).WithStyle(slack.StyleDanger)
+		cancel := slack.NewButtonBlockElement(ActionCancel, c.ID, slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false))
+		blocks = append(blocks, slack.NewActionBlock("cicf_confirm", ok, cancel))
 	}
 	fallback := ""
 	if len(r.Sections) > 0 {

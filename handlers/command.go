@@ -17,6 +17,7 @@ type Command struct {
 	// Redact lists argument positions (0-based, after the verb) never written
 	// to the audit log; -1 redacts everything.
 	Redact []int
+	Hidden bool // left out of /cicf help
 	Run    func(ctx context.Context, req *Request) (*Reply, error)
 }
 

@@ -4,10 +4,11 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"io"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/cicf/cicf-bot/digitalocean"
 	"github.com/cicf/cicf-bot/handlers"
 	"github.com/cicf/cicf-bot/internal/dosim"
+	"github.com/cicf/cicf-bot/internal/vmsim"
 	"github.com/cicf/cicf-bot/store"
 	"github.com/cicf/cicf-bot/tasks"
 )
@@ -31,40 +33,82 @@ const (
 // reached through the real godo-based adapter.
 type testEnv struct {
 	router *handlers.Router
+	runner *tasks.Runner
 	sim    *dosim.Server
+	vms    *vmsim.Fleet
 	db     *store.DB
 	audit  *store.AuditLog
+	runs   *store.RunService
+	mu     sync.Mutex
 	now    time.Time
+}
+
+// advance moves the test clock.
+func (e *testEnv) advance(d time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.now = e.now.Add(d)
 }
 
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	env := &testEnv{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
-	clock := func() time.Time { return env.now }
+	clock := func() time.Time { env.mu.Lock(); defer env.mu.Unlock(); return env.now }
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "cicf.db"), clock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	env.db = db
-	env.sim = dosim.New(dosim.Options{Token: "do-test-token"})
+	// Droplets created by runs boot as simulated VMs (the real-sshd path is
+	// tested in tasks and cmd/bot); these tests are about the verbs.
+	env.vms = vmsim.New(0)
+	var ipMu sync.Mutex
+	ips := map[int]string{}
+	env.sim = dosim.New(dosim.Options{
+		Token: "do-test-token", BootDelay: 50 * time.Millisecond, ActionDelay: 20 * time.Millisecond,
+		AssignIP: func(_ string, id int) (string, string) {
+			ipMu.Lock()
+			defer ipMu.Unlock()
+			ips[id] = fmt.Sprintf("198.18.2.%d", len(ips)+1)
+			return ips[id], ""
+		},
+		OnCreate: func(d dosim.DropletInfo) {
+			ipMu.Lock()
+			ip := ips[d.ID]
+			ipMu.Unlock()
+			env.vms.Boot(ip, env.sim.UserData(d.ID))
+		},
+	})
 	t.Cleanup(env.sim.Close)
+	env.sim.AddDomain("cicf.cloud")
 
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	students := store.NewStudentService(db)
 	env.audit = store.NewAuditLog(db)
 	do := digitalocean.New(digitalocean.Config{
-		Token: "do-test-token", BaseURL: env.sim.URL(), Timeout: 3 * time.Second, MaxRetries: 1,
+		Token: "do-test-token", BaseURL: env.sim.URL(), Timeout: 3 * time.Second, MaxRetries: 1, RatePerMinute: 1 << 20,
 		Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() },
 	})
+	vms := store.NewVMService(db)
+	env.runs = store.NewRunService(db)
+	env.runner = tasks.NewRunner(tasks.RunnerConfig{
+		Domain: "cicf.cloud", Region: "nyc3", Size: "s-1vcpu-2gb", Image: "debian-12-x64", Tag: "cicf",
+		PollInterval: 20 * time.Millisecond,
+	}, tasks.RunnerDeps{
+		Runs: env.runs, VMs: vms, Students: students, Cloud: do, SSH: env.vms, Prober: env.vms,
+		Now: clock, Logger: logger,
+	})
+	t.Cleanup(env.runner.Close)
 	env.router = handlers.NewRouter(handlers.RouterDeps{
 		Directory: &tasks.Directory{Instructors: map[string]bool{instructorID: true}, Students: students},
 		Fleet: &tasks.Fleet{
-			Students: students, VMs: store.NewVMService(db), Droplets: do,
+			Students: students, VMs: vms, Droplets: do,
 			Tag: "cicf", Domain: "cicf.cloud", Now: clock, Logger: logger,
 		},
-		Students: students, Audit: env.audit, Logger: logger, Now: clock,
+		Students: students, Audit: env.audit, Runner: env.runner, Runs: env.runs, Cloud: do,
+		Logger: logger, Now: clock, StudentsMayReset: true,
 	})
 	return env
 }
@@ -94,4 +138,12 @@ func newPublicKey(t testing.TB, comment string) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp))) + " " + comment
+}
+
+// testWriter sends log lines to the test log, shown when a test fails.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }

@@ -36,7 +36,7 @@ func (r *Router) help(ctx context.Context, req *Request) (*Reply, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "*cicf-bot* commands for %ss:\n", role)
 	for _, v := range r.cmds.verbs() {
-		if u, ok := r.cmds[v].usageFor(role); ok {
+		if u, ok := r.cmds[v].usageFor(role); ok && !r.cmds[v].Hidden {
 			fmt.Fprintf(&b, "• `%s` — %s\n", usageLine(v, u), u.Summary)
 		}
 	}

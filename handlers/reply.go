@@ -9,6 +9,18 @@ import (
 // adapter turns it into Block Kit, the console into plain text.
 type Reply struct {
 	Sections []Section
+	// Confirm, when set, asks the caller to confirm a destructive command
+	// with a button (Slack) or by typing `confirm ID` (console).
+	Confirm *Confirm
+	// Replace tells Slack to replace the message the caller clicked in.
+	Replace bool
+}
+
+// Confirm is an offer to run a destructive command, valid for one person
+// until it expires.
+type Confirm struct {
+	ID     string // offer ID, the button's value
+	Button string // e.g. "Reset emma"
 }
 
 // Section is one block of mrkdwn text. Mono sections are tables or other
@@ -44,6 +56,9 @@ func (r *Reply) String() string {
 		}
 		b.WriteString(strings.TrimRight(s.Text, "\n"))
 		b.WriteString("\n")
+	}
+	if r.Confirm != nil {
+		fmt.Fprintf(&b, "Type `confirm %s` to go ahead.\n", r.Confirm.ID)
 	}
 	return b.String()
 }

@@ -18,9 +18,15 @@ type Router struct {
 	fleet    *tasks.Fleet
 	students tasks.StudentService
 	audit    tasks.AuditLog
+	runner   *tasks.Runner
+	runs     tasks.RunService
+	cloud    tasks.Cloud
 	logger   *slog.Logger
 	now      func() time.Time
 	cmds     registry
+	offers   offers
+	// studentsMayReset lets students reset their own VM.
+	studentsMayReset bool
 }
 
 // RouterDeps is what a Router needs.
@@ -29,19 +35,29 @@ type RouterDeps struct {
 	Fleet     *tasks.Fleet
 	Students  tasks.StudentService
 	Audit     tasks.AuditLog
+	Runner    *tasks.Runner
+	Runs      tasks.RunService
+	Cloud     tasks.Cloud
 	Logger    *slog.Logger
 	Now       func() time.Time
+	// StudentsMayReset lets students reset their own VM (with confirmation).
+	StudentsMayReset bool
 }
 
 // NewRouter returns a Router with every verb registered.
 func NewRouter(d RouterDeps) *Router {
 	r := &Router{
 		dir: d.Directory, fleet: d.Fleet, students: d.Students, audit: d.Audit,
-		logger: d.Logger, now: d.Now, cmds: registry{},
+		runner: d.Runner, runs: d.Runs, cloud: d.Cloud,
+		logger: d.Logger, now: d.Now, cmds: registry{}, studentsMayReset: d.StudentsMayReset,
 	}
-	r.cmds.add(r.helpCommand())
-	r.cmds.add(r.statusCommand())
-	r.cmds.add(r.rosterCommand())
+	for _, c := range []*Command{
+		r.helpCommand(), r.statusCommand(), r.rosterCommand(), r.keyCommand(),
+		r.provisionCommand(), r.resetCommand(), r.destroyCommand(), r.powerCommand(),
+		r.costCommand(), r.runsCommand(), r.confirmCommand(),
+	} {
+		r.cmds.add(c)
+	}
 	return r
 }
 
@@ -59,13 +75,17 @@ func (r *Router) Handle(ctx context.Context, userID, text string) *Reply {
 		entry.Outcome = tasks.ErrorCode(err)
 	}
 	entry.Duration = r.now().Sub(start)
-	// The audit write must not be lost to a cancelled command context.
+	r.record(ctx, entry)
+	return reply
+}
+
+// record writes the audit entry; a cancelled command must not lose it.
+func (r *Router) record(ctx context.Context, entry *tasks.AuditEntry) {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if aerr := r.audit.RecordAudit(actx, entry); aerr != nil {
-		r.logger.ErrorContext(ctx, "record audit", "user_id", userID, "verb", entry.Verb, "err", aerr)
+	if err := r.audit.RecordAudit(actx, entry); err != nil {
+		r.logger.ErrorContext(ctx, "record audit", "user_id", entry.UserID, "verb", entry.Verb, "err", err)
 	}
-	return reply
 }
 
 func (r *Router) handle(ctx context.Context, userID, text string, entry *tasks.AuditEntry) (*Reply, error) {

@@ -53,13 +53,9 @@ func NewSlackBot(cfg SlackConfig, router *Router) *SlackBot {
 		cfg.ShutdownGrace = 10 * time.Second
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+		cfg.HTTPClient = defaultHTTPClient
 	}
-	api := slack.New(cfg.BotToken,
-		slack.OptionAPIURL(cfg.APIURL),
-		slack.OptionAppLevelToken(cfg.AppToken),
-		slack.OptionHTTPClient(cfg.HTTPClient),
-	)
+	api := NewSlackAPI(cfg)
 	return &SlackBot{
 		cfg:    cfg,
 		router: router,
@@ -68,6 +64,21 @@ func NewSlackBot(cfg SlackConfig, router *Router) *SlackBot {
 		sem:    make(chan struct{}, cfg.MaxInFlight),
 		logger: cfg.Logger,
 	}
+}
+
+var defaultHTTPClient = &http.Client{Timeout: 30 * time.Second}
+
+// NewSlackAPI returns the Web API client for cfg's tokens and base URL.
+func NewSlackAPI(cfg SlackConfig) *slack.Client {
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = defaultHTTPClient
+	}
+	return slack.New(cfg.BotToken,
+		slack.OptionAPIURL(cfg.APIURL),
+		slack.OptionAppLevelToken(cfg.AppToken),
+		slack.OptionHTTPClient(hc),
+	)
 }
 
 // Run connects over socket mode and serves until ctx ends, reconnecting
@@ -137,7 +148,18 @@ func (b *SlackBot) dispatch(ctx, workCtx context.Context, evt socketmode.Event) 
 			defer b.wg.Done()
 			b.runCommand(workCtx, cmd)
 		}()
-	case socketmode.EventTypeInteractive, socketmode.EventTypeEventsAPI:
+	case socketmode.EventTypeInteractive:
+		b.ack(evt)
+		cb, ok := evt.Data.(slack.InteractionCallback)
+		if !ok || cb.Type != slack.InteractionTypeBlockActions || len(cb.ActionCallback.BlockActions) == 0 {
+			return
+		}
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			b.runAction(workCtx, cb)
+		}()
+	case socketmode.EventTypeEventsAPI:
 		b.ack(evt)
 	case socketmode.EventTypeConnecting:
 		b.logger.DebugContext(ctx, "slack connecting")
@@ -180,14 +202,35 @@ func (b *SlackBot) runCommand(ctx context.Context, cmd slack.SlashCommand) {
 	}
 }
 
+// runAction handles a click on a confirm or cancel button.
+func (b *SlackBot) runAction(ctx context.Context, cb slack.InteractionCallback) {
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.CommandTimeout)
+	defer cancel()
+	act := cb.ActionCallback.BlockActions[0]
+	var reply *Reply
+	switch act.ActionID {
+	case ActionConfirm:
+		reply = b.router.Confirm(ctx, cb.User.ID, act.Value)
+	case ActionCancel:
+		reply = b.router.Cancel(ctx, cb.User.ID, act.Value)
+	default:
+		return
+	}
+	cmd := slack.SlashCommand{UserID: cb.User.ID, ChannelID: cb.Channel.ID, ResponseURL: cb.ResponseURL}
+	if err := b.respond(ctx, cmd, reply); err != nil {
+		b.logger.ErrorContext(ctx, "reply to button", "user_id", cb.User.ID, "err", err)
+	}
+}
+
 // respond answers only the caller: through the command's response_url, or
 // chat.postEphemeral if that fails.
 func (b *SlackBot) respond(ctx context.Context, cmd slack.SlashCommand, reply *Reply) error {
 	blocks, fallback := RenderBlocks(reply)
 	msg := &slack.WebhookMessage{
-		ResponseType: slack.ResponseTypeEphemeral,
-		Text:         fallback,
-		Blocks:       &slack.Blocks{BlockSet: blocks},
+		ResponseType:    slack.ResponseTypeEphemeral,
+		Text:            fallback,
+		Blocks:          &slack.Blocks{BlockSet: blocks},
+		ReplaceOriginal: reply.Replace,
 	}
 	var werr error
 	if cmd.ResponseURL != "" {

@@ -149,6 +149,14 @@ func (f *Fleet) sync(ctx context.Context, name string, ds []Droplet, vms map[str
 			}
 		}
 		vm = vmFromDroplet(name, d)
+		if old != nil && old.DropletID != 0 && d.ID != old.DropletID {
+			// The bot's droplet is gone and another carries the name. Only a
+			// run adopts a droplet (SyncVM ignores this one): record the loss.
+			if old.Status == "" {
+				return nil
+			}
+			vm = &VM{Name: name, DropletID: old.DropletID}
+		}
 	}
 	vm.SeenAt = f.Now()
 	if err := f.VMs.SyncVM(ctx, vm); err != nil {

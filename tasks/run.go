@@ -64,7 +64,9 @@ type RunService interface {
 }
 
 // Title says what the run does, e.g. "reset of emma".
-func (r *Run) Title() string { return fmt.Sprintf("%s of %s", strings.ReplaceAll(r.Kind, "-", " "), r.VM) }
+func (r *Run) Title() string {
+	return fmt.Sprintf("%s of %s", strings.ReplaceAll(r.Kind, "-", " "), r.VM)
+}
 
 // Progress renders a text progress bar such as "▓▓▓░░░░░░ 3/9".
 func (r *Run) Progress() string {

@@ -11,7 +11,7 @@ import (
 )
 
 // nameRE is a DNS label short enough to leave room for the class domain.
-var nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
+var nameRE = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,29}[a-z0-9])?$`)
 
 // slackIDRE matches Slack user IDs (U… or W… for Enterprise Grid).
 var slackIDRE = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
@@ -47,7 +47,7 @@ func ValidateName(name string) error {
 	if nameRE.MatchString(name) {
 		return nil
 	}
-	return Errorf(EINVALID, "%q is not a valid name: use 1–31 lowercase letters, digits or dashes, starting with a letter (e.g. `emma`).", clip(name, 40))
+	return Errorf(EINVALID, "%q is not a valid name: use 1–31 lowercase letters, digits or dashes, starting with a letter and not ending with a dash (e.g. `emma`).", clip(name, 40))
 }
 
 // ValidateSlackID returns EINVALID unless id looks like a Slack user ID.
@@ -81,8 +81,14 @@ func NormalizePublicKey(key string) (string, error) {
 	default:
 		return "", Errorf(EINVALID, "Key type %s is not supported. Make an ed25519 key: `ssh-keygen -t ed25519`.", pk.Type())
 	}
+	comment = strings.TrimSpace(comment)
+	// A second key on the same line would pass as the comment, and only the
+	// first would work; handlers join a multi-line paste into one line.
+	if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(comment)); err == nil {
+		return "", Errorf(EINVALID, "That is more than one SSH public key. Paste just one line from `~/.ssh/id_ed25519.pub`.")
+	}
 	out := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk)))
-	if comment = strings.TrimSpace(comment); comment != "" && isPrintable(comment) {
+	if comment != "" && isPrintable(comment) {
 		out += " " + comment
 	}
 	return out, nil

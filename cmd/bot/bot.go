@@ -12,6 +12,8 @@ import (
 
 	"github.com/cicf/cicf-bot/digitalocean"
 	"github.com/cicf/cicf-bot/handlers"
+	"github.com/cicf/cicf-bot/probe"
+	"github.com/cicf/cicf-bot/sshclient"
 	"github.com/cicf/cicf-bot/store"
 	"github.com/cicf/cicf-bot/tasks"
 )
@@ -92,66 +94,134 @@ func (m *Main) Close() error {
 	return errors.Join(errs...)
 }
 
-// router opens the store and builds the domain services and the Router.
-// extraInstructors are user IDs granted the instructor role besides the
-// configured ones (the console's own ID).
-func (m *Main) router(ctx context.Context, doURL string, extraInstructors ...string) (*handlers.Router, error) {
+// parts are the outside-facing adapters a front end runs with.
+type parts struct {
+	cloud    tasks.Cloud
+	ssh      tasks.RemoteDialer
+	prober   tasks.Prober
+	progress tasks.ProgressReporter
+}
+
+// build opens the store and wires the domain services, the runner and the
+// Router. extraInstructors are granted the instructor role besides the
+// configured ones (the console's own ID). Unfinished runs resume.
+func (m *Main) build(ctx context.Context, p parts, extraInstructors ...string) (*handlers.Router, *tasks.Runner, error) {
 	db, err := store.Open(ctx, m.Config.DB, m.Now)
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", m.Config.DB, err)
+		return nil, nil, fmt.Errorf("open store %s: %w", m.Config.DB, err)
 	}
 	m.db = db
 	m.closers = append(m.closers, db.Close)
 
-	students := store.NewStudentService(db)
+	students, vms, runs := store.NewStudentService(db), store.NewVMService(db), store.NewRunService(db)
 	instructors := map[string]bool{}
 	for _, id := range append(m.Config.Instructors, extraInstructors...) {
 		instructors[id] = true
 	}
-	do := digitalocean.New(digitalocean.Config{Token: m.Config.DOToken, BaseURL: doURL, Logger: m.Logger})
-	return handlers.NewRouter(handlers.RouterDeps{
+	runner := tasks.NewRunner(tasks.RunnerConfig{
+		Domain: m.Config.Domain, Region: m.Config.Region, Size: m.Config.Size, Image: m.Config.Image, Tag: m.Config.Tag,
+		PollInterval: m.Config.PollInterval.Duration,
+	}, tasks.RunnerDeps{
+		Runs: runs, VMs: vms, Students: students, Cloud: p.cloud, SSH: p.ssh, Prober: p.prober,
+		Progress: p.progress, Now: m.Now, Logger: m.Logger,
+	})
+	// Runs stop before the store closes (closers run in reverse).
+	m.closers = append(m.closers, func() error { runner.Close(); return nil })
+	if n, err := runner.Resume(ctx); err != nil {
+		return nil, nil, err
+	} else if n > 0 {
+		m.Logger.InfoContext(ctx, "resumed unfinished runs", "count", n)
+	}
+	router := handlers.NewRouter(handlers.RouterDeps{
 		Directory: &tasks.Directory{Instructors: instructors, Students: students},
 		Fleet: &tasks.Fleet{
-			Students: students, VMs: store.NewVMService(db), Droplets: do,
+			Students: students, VMs: vms, Droplets: p.cloud,
 			Tag: m.Config.Tag, Domain: m.Config.Domain, Now: m.Now, Logger: m.Logger,
 		},
-		Students: students,
-		Audit:    store.NewAuditLog(db),
-		Logger:   m.Logger,
-		Now:      m.Now,
-	}), nil
+		Students: students, Audit: store.NewAuditLog(db), Runner: runner, Runs: runs, Cloud: p.cloud,
+		Logger: m.Logger, Now: m.Now, StudentsMayReset: m.Config.StudentsMayReset,
+	})
+	return router, runner, nil
+}
+
+// realParts returns the adapters that reach DigitalOcean and the VMs.
+func (m *Main) realParts(progress tasks.ProgressReporter) (parts, error) {
+	signer, err := sshclient.LoadOrCreateKey(m.Config.SSHKey)
+	if err != nil {
+		return parts{}, fmt.Errorf("ssh key: %w", err)
+	}
+	return parts{
+		cloud:    digitalocean.New(digitalocean.Config{Token: m.Config.DOToken, BaseURL: m.Config.DOAPIURL, Logger: m.Logger}),
+		ssh:      sshclient.NewDialer(signer, sshclient.DialerConfig{Logger: m.Logger}),
+		prober:   &probe.Prober{},
+		progress: progress,
+	}, nil
 }
 
 func (m *Main) serve(ctx context.Context) error {
-	router, err := m.router(ctx, m.Config.DOAPIURL)
-	if err != nil {
-		return err
-	}
-	m.Logger.InfoContext(ctx, "starting", "version", version, "db", m.Config.DB, "instructors", len(m.Config.Instructors))
-	bot := handlers.NewSlackBot(handlers.SlackConfig{
+	slackCfg := handlers.SlackConfig{
 		AppToken: m.Config.SlackAppToken,
 		BotToken: m.Config.SlackBotToken,
 		APIURL:   m.Config.SlackAPIURL,
 		Logger:   m.Logger,
-	}, router)
-	err = bot.Run(ctx)
+	}
+	progress := handlers.NewSlackProgress(handlers.NewSlackAPI(slackCfg), m.Config.Domain, m.Logger)
+	p, err := m.realParts(progress)
+	if err != nil {
+		return err
+	}
+	router, _, err := m.build(ctx, p)
+	if err != nil {
+		return err
+	}
+	m.Logger.InfoContext(ctx, "starting", "version", version, "db", m.Config.DB, "instructors", len(m.Config.Instructors))
+	// The progress sender outlives the front end until the runs have stopped.
+	pctx, stopProgress := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); progress.Run(pctx) }()
+	m.closers = append(m.closers, func() error { stopProgress(); <-done; return nil })
+
+	err = handlers.NewSlackBot(slackCfg, router).Run(ctx)
 	m.Logger.InfoContext(ctx, "stopped")
 	return err
 }
 
-func (m *Main) console(ctx context.Context, doURL string) error {
-	router, err := m.router(ctx, doURL, handlers.ConsoleUserID)
+func (m *Main) console(ctx context.Context, _ string) error {
+	p, err := m.realParts(&handlers.ConsoleProgress{Out: m.Stdout, Domain: m.Config.Domain})
 	if err != nil {
 		return err
 	}
-	c := &handlers.Console{Router: router, UserID: handlers.ConsoleUserID, In: m.Stdin, Out: m.Stdout}
-	if m.Opts.As != "" {
-		c.UserID = m.Opts.As
+	return m.runConsole(ctx, p, nil)
+}
+
+// runConsole reads commands until end of input, then waits for the runs
+// they started (Ctrl-C leaves them for the next start).
+func (m *Main) runConsole(ctx context.Context, p parts, tour []string) error {
+	router, runner, err := m.build(ctx, p, handlers.ConsoleUserID)
+	if err != nil {
+		return err
 	}
+	user := handlers.ConsoleUserID
+	if m.Opts.As != "" {
+		user = m.Opts.As
+	}
+	for _, line := range tour {
+		fmt.Fprintf(m.Stdout, "> %s\n%s\n", line, router.Handle(ctx, user, line))
+	}
+	c := &handlers.Console{Router: router, UserID: user, In: m.Stdin, Out: m.Stdout}
 	if isTerminal(m.Stdin) {
 		c.Prompt = "cicf> "
 	}
-	return c.Run(ctx)
+	if err := c.Run(ctx); err != nil {
+		return err
+	}
+	idle := make(chan struct{})
+	go func() { runner.Wait(); close(idle) }()
+	select {
+	case <-idle:
+	case <-ctx.Done():
+	}
+	return nil
 }
 
 // isTerminal reports whether r is an interactive terminal.

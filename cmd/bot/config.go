@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -39,6 +40,25 @@ type Config struct {
 	LogLevel    string   `toml:"log_level"`
 	// StudentsMayReset lets students reset their own VM (with confirmation).
 	StudentsMayReset bool `toml:"students_may_reset"`
+	// SSHKey is the bot's own SSH private key file (0600), created on first
+	// run; "" puts it beside the database.
+	SSHKey string `toml:"ssh_key"`
+	// PollInterval is how often runs check a droplet, SSH or HTTPS while
+	// they wait for it.
+	PollInterval Duration `toml:"poll_interval"`
+}
+
+// Duration is a time.Duration written as "5s" or "2m" in the config file.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil || v <= 0 {
+		return fmt.Errorf("%q is not a positive duration like \"5s\"", b)
+	}
+	d.Duration = v
+	return nil
 }
 
 // DefaultConfig returns the settings used when nothing overrides them.
@@ -55,6 +75,7 @@ func DefaultConfig() Config {
 		TimeZone:         "UTC",
 		LogLevel:         "info",
 		StudentsMayReset: true,
+		PollInterval:     Duration{5 * time.Second},
 	}
 }
 
@@ -144,6 +165,9 @@ func (c *Config) validate() error {
 	}
 	if c.DB == "" {
 		return configErrorf("db (CICF_DB): must not be empty")
+	}
+	if c.SSHKey == "" {
+		c.SSHKey = filepath.Join(filepath.Dir(c.DB), "cicf-bot_ed25519")
 	}
 	if c.Domain == "" || strings.ContainsAny(c.Domain, " /:") || !strings.Contains(c.Domain, ".") {
 		return configErrorf("domain: %q is not a DNS domain", c.Domain)

@@ -8,12 +8,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/cicf/cicf-bot/digitalocean"
 	"github.com/cicf/cicf-bot/handlers"
 	"github.com/cicf/cicf-bot/internal/dosim"
+	"github.com/cicf/cicf-bot/internal/vmsim"
 	"github.com/cicf/cicf-bot/store"
 	"github.com/cicf/cicf-bot/tasks"
 )
@@ -39,11 +42,12 @@ var demoClass = []demoStudent{
 const demoBanner = `cicf-bot demo — a SIMULATED class. Nothing here touches Slack or DigitalOcean:
 a stand-in for the DigitalOcean API runs on %s with %d droplets, and a
 throw-away SQLite database holds the roster. You are an instructor; type
-/cicf commands (or "exit"). Try "cicf-bot demo --as U0EMMA001" to be Emma.
+/cicf commands (or "exit"): try /cicf provision tamara, /cicf reset emma,
+/cicf destroy dylan. "cicf-bot demo --as U0EMMA001" shows what Emma sees.
 
 `
 
-var demoTour = []string{"/cicf status all", "/cicf status emma", "/cicf roster list"}
+var demoTour = []string{"/cicf status all", "/cicf status emma"}
 
 // demo runs the console against a simulated class.
 func (m *Main) demo(ctx context.Context) error {
@@ -54,41 +58,55 @@ func (m *Main) demo(ctx context.Context) error {
 	m.closers = append(m.closers, func() error { return os.RemoveAll(dir) })
 	m.Config.DB = filepath.Join(dir, "demo.db")
 	m.Config.DOToken = "demo-token"
+	m.Config.PollInterval = Duration{500 * time.Millisecond}
 
-	sim := dosim.New(dosim.Options{Token: m.Config.DOToken, Latency: 40 * time.Millisecond})
+	vms := vmsim.New(150 * time.Millisecond)
+	var (
+		mu     sync.Mutex
+		nextIP = 100
+		ips    = map[int]string{}
+		sim    *dosim.Server
+	)
+	sim = dosim.New(dosim.Options{
+		Token: m.Config.DOToken, Latency: 40 * time.Millisecond,
+		BootDelay: 3 * time.Second, ActionDelay: time.Second,
+		AssignIP: func(_ string, id int) (string, string) {
+			mu.Lock()
+			defer mu.Unlock()
+			nextIP++
+			ips[id] = fmt.Sprintf("198.18.1.%d", nextIP%250)
+			return ips[id], fmt.Sprintf("2001:db8:1::%x", nextIP)
+		},
+		OnCreate: func(d dosim.DropletInfo) {
+			mu.Lock()
+			ip := ips[d.ID]
+			mu.Unlock()
+			vms.Boot(ip, sim.UserData(d.ID))
+		},
+	})
 	m.closers = append(m.closers, func() error { sim.Close(); return nil })
-	droplets, err := m.seedDemo(ctx, sim)
-	if err != nil {
-		return err
-	}
-
-	router, err := m.router(ctx, sim.URL(), handlers.ConsoleUserID)
+	sim.AddDomain(m.Config.Domain)
+	droplets, err := m.seedDemo(ctx, sim, vms)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(m.Stdout, demoBanner, strings.TrimSuffix(sim.URL(), "/"), droplets)
-	user := handlers.ConsoleUserID
-	if m.Opts.As != "" {
-		user = m.Opts.As
-	}
 	tour := demoTour
-	if user != handlers.ConsoleUserID {
+	if m.Opts.As != "" {
 		tour = []string{"/cicf help", "/cicf status"}
 	}
-	for _, line := range tour {
-		fmt.Fprintf(m.Stdout, "> %s\n%s\n", line, router.Handle(ctx, user, line))
-	}
-	c := &handlers.Console{Router: router, UserID: user, In: m.Stdin, Out: m.Stdout}
-	if isTerminal(m.Stdin) {
-		c.Prompt = "cicf> "
-	}
-	return c.Run(ctx)
+	return m.runConsole(ctx, parts{
+		cloud:    digitalocean.New(digitalocean.Config{Token: m.Config.DOToken, BaseURL: sim.URL(), Logger: m.Logger}),
+		ssh:      vms,
+		prober:   vms,
+		progress: &handlers.ConsoleProgress{Out: m.Stdout, Domain: m.Config.Domain},
+	}, tour)
 }
 
 // seedDemo fills the stand-in with droplets and a roster in mixed states:
 // running, powered off, starting, waiting for provisioning or for a key, and
 // one tagged droplet nobody owns.
-func (m *Main) seedDemo(ctx context.Context, sim *dosim.Server) (droplets int, err error) {
+func (m *Main) seedDemo(ctx context.Context, sim *dosim.Server, fleet *vmsim.Fleet) (droplets int, err error) {
 	db, err := store.Open(ctx, m.Config.DB, m.Now)
 	if err != nil {
 		return 0, fmt.Errorf("open demo store: %w", err)
@@ -117,7 +135,10 @@ func (m *Main) seedDemo(ctx context.Context, sim *dosim.Server) (droplets int, e
 		}
 		id := sim.AddDroplet(spec)
 		droplets++
-		vm := &tasks.VM{Name: d.name, DropletID: id, Status: d.droplet, CreatedAt: spec.CreatedAt, HostKey: demoKey("root@" + d.name)}
+		vm := &tasks.VM{Name: d.name, DropletID: id, Status: d.droplet, CreatedAt: spec.CreatedAt, HostKey: demoKey("")}
+		if spec.IPv4 != "" {
+			fleet.Add(spec.IPv4, vm.HostKey, d.droplet == "active")
+		}
 		if d.sinceReset > 0 {
 			vm.LastResetAt = now.Add(-d.sinceReset)
 		}

@@ -1,7 +1,6 @@
 package dosim
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -25,8 +24,37 @@ type DropletSpec struct {
 
 // droplet is a stored droplet; the wire shape is built by json.
 type droplet struct {
-	id   int
-	spec DropletSpec
+	id       int
+	spec     DropletSpec
+	userData string
+	// ipv4 and ipv6 are assigned at create and move into spec when the
+	// create action completes.
+	ipv4, ipv6 string
+	pending    *action   // the action in progress, nil if none
+	deleteAt   time.Time // when a deleted droplet disappears; zero if not deleted
+}
+
+// DropletInfo is what tests see of a stored droplet.
+type DropletInfo struct {
+	ID        int
+	Name      string
+	Status    string
+	Tags      []string
+	Region    string
+	Size      string
+	Image     string
+	IPv4      string // "" until the droplet is active
+	IPv6      string
+	CreatedAt time.Time
+}
+
+func (d *droplet) info() DropletInfo {
+	sp := d.spec
+	return DropletInfo{
+		ID: d.id, Name: sp.Name, Status: sp.Status, Tags: slices.Clone(sp.Tags),
+		Region: sp.Region, Size: sp.Size, Image: sp.Image,
+		IPv4: sp.IPv4, IPv6: sp.IPv6, CreatedAt: sp.CreatedAt,
+	}
 }
 
 // AddDroplet stores a droplet built from spec and returns its ID. A droplet
@@ -54,6 +82,31 @@ func (s *Server) AddDroplet(spec DropletSpec) int {
 	s.nextID++
 	s.droplets[id] = &droplet{id: id, spec: spec}
 	return id
+}
+
+// Droplets returns every stored droplet as of now, ordered by ID. A deleted
+// droplet is listed until Options.DeleteDelay has passed.
+func (s *Server) Droplets() []DropletInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settle(s.opts.Now())
+	out := make([]DropletInfo, 0, len(s.droplets))
+	for _, d := range s.droplets {
+		out = append(out, d.info())
+	}
+	slices.SortFunc(out, func(a, b DropletInfo) int { return a.ID - b.ID })
+	return out
+}
+
+// UserData returns the user_data a droplet was created with; "" for a
+// seeded or unknown droplet.
+func (s *Server) UserData(id int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d, ok := s.droplets[id]; ok {
+		return d.userData
+	}
+	return ""
 }
 
 // listDroplets answers GET /v2/droplets, filtered by tag_name when given.
@@ -85,15 +138,14 @@ func (s *Server) listDroplets(w http.ResponseWriter, r *http.Request) {
 
 // getDroplet answers GET /v2/droplets/{id}.
 func (s *Server) getDroplet(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.Atoi(r.PathValue("id"))
 	s.mu.Lock()
-	d, ok := s.droplets[id]
+	d, ok := s.dropletAt(r)
 	var body dropletJSON
 	if ok {
 		body = d.json()
 	}
 	s.mu.Unlock()
-	if err != nil || !ok {
+	if !ok {
 		writeError(w, http.StatusNotFound, "not_found", notFoundMessage)
 		return
 	}
@@ -102,133 +154,67 @@ func (s *Server) getDroplet(w http.ResponseWriter, r *http.Request) {
 	}{body})
 }
 
-// dropletJSON is the droplet object of the v2 API, with the fields the real
-// one always sends (godo ignores some of them).
-type dropletJSON struct {
-	ID          int          `json:"id"`
-	Name        string       `json:"name"`
-	Memory      int          `json:"memory"`
-	Vcpus       int          `json:"vcpus"`
-	Disk        int          `json:"disk"`
-	Locked      bool         `json:"locked"`
-	Status      string       `json:"status"`
-	Kernel      *struct{}    `json:"kernel"`
-	CreatedAt   string       `json:"created_at"`
-	Features    []string     `json:"features"`
-	BackupIDs   []int        `json:"backup_ids"`
-	SnapshotIDs []int        `json:"snapshot_ids"`
-	Image       imageJSON    `json:"image"`
-	VolumeIDs   []string     `json:"volume_ids"`
-	Size        sizeJSON     `json:"size"`
-	SizeSlug    string       `json:"size_slug"`
-	Networks    networksJSON `json:"networks"`
-	Region      regionJSON   `json:"region"`
-	Tags        []string     `json:"tags"`
-	VPCUUID     string       `json:"vpc_uuid"`
-}
-
-type imageJSON struct {
-	ID           int      `json:"id"`
-	Name         string   `json:"name"`
-	Distribution string   `json:"distribution"`
-	Slug         string   `json:"slug"`
-	Public       bool     `json:"public"`
-	Regions      []string `json:"regions"`
-	Type         string   `json:"type"`
-	MinDiskSize  int      `json:"min_disk_size"`
-	Status       string   `json:"status"`
-}
-
-type sizeJSON struct {
-	Slug         string   `json:"slug"`
-	Memory       int      `json:"memory"`
-	Vcpus        int      `json:"vcpus"`
-	Disk         int      `json:"disk"`
-	Transfer     float64  `json:"transfer"`
-	PriceMonthly float64  `json:"price_monthly"`
-	PriceHourly  float64  `json:"price_hourly"`
-	Regions      []string `json:"regions"`
-	Available    bool     `json:"available"`
-	Description  string   `json:"description"`
-}
-
-type networksJSON struct {
-	V4 []networkJSON `json:"v4"`
-	V6 []networkJSON `json:"v6"`
-}
-
-// networkJSON covers v4 and v6; DO sends the v6 netmask as a number.
-type networkJSON struct {
-	IPAddress string `json:"ip_address"`
-	Netmask   any    `json:"netmask"`
-	Gateway   string `json:"gateway"`
-	Type      string `json:"type"`
-}
-
-type regionJSON struct {
-	Name      string   `json:"name"`
-	Slug      string   `json:"slug"`
-	Features  []string `json:"features"`
-	Available bool     `json:"available"`
-	Sizes     []string `json:"sizes"`
-}
-
-func (d *droplet) json() dropletJSON {
-	sp := d.spec
-	sz := sizes[sp.Size]
-	if sp.PriceMonthly != 0 || sp.PriceHourly != 0 {
-		sz.priceMonthly, sz.priceHourly = sp.PriceMonthly, sp.PriceHourly
+// deleteDroplet answers DELETE /v2/droplets/{id}: 204, and the droplet
+// disappears after Options.DeleteDelay. Deleting it again meanwhile is
+// another 204.
+func (s *Server) deleteDroplet(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	d, ok := s.dropletAt(r)
+	if ok && d.deleteAt.IsZero() {
+		d.deleteAt = s.opts.Now().Add(s.scaled(s.opts.DeleteDelay))
+		s.deleting++
+		s.settle(s.opts.Now())
 	}
-	img, ok := images[sp.Image]
+	s.mu.Unlock()
 	if !ok {
-		img = imageInfo{id: 100000000 + len(sp.Image), name: sp.Image, distribution: "Unknown", minDisk: 10}
+		writeError(w, http.StatusNotFound, "not_found", notFoundMessage)
+		return
 	}
-	regionName, ok := regions[sp.Region]
-	if !ok {
-		regionName = sp.Region
-	}
-	nets := networksJSON{V4: []networkJSON{}, V6: []networkJSON{}}
-	if sp.IPv4 != "" {
-		nets.V4 = append(nets.V4,
-			networkJSON{IPAddress: fmt.Sprintf("10.114.%d.%d", d.id/256%256, d.id%256), Netmask: "255.255.240.0", Gateway: "nil", Type: "private"},
-			networkJSON{IPAddress: sp.IPv4, Netmask: "255.255.240.0", Gateway: gateway4(sp.IPv4), Type: "public"})
-	}
-	if sp.IPv6 != "" {
-		nets.V6 = append(nets.V6, networkJSON{IPAddress: sp.IPv6, Netmask: 64, Gateway: "", Type: "public"})
-	}
-	return dropletJSON{
-		ID: d.id, Name: sp.Name, Memory: sz.memory, Vcpus: sz.vcpus, Disk: sz.disk,
-		Status:    sp.Status,
-		CreatedAt: sp.CreatedAt.UTC().Format(time.RFC3339),
-		Features:  []string{"monitoring", "ipv6", "private_networking"},
-		BackupIDs: []int{}, SnapshotIDs: []int{}, VolumeIDs: []string{},
-		Image: imageJSON{
-			ID: img.id, Name: img.name, Distribution: img.distribution, Slug: sp.Image,
-			Public: true, Regions: []string{sp.Region}, Type: "base", MinDiskSize: img.minDisk, Status: "available",
-		},
-		Size: sizeJSON{
-			Slug: sp.Size, Memory: sz.memory, Vcpus: sz.vcpus, Disk: sz.disk, Transfer: sz.transfer,
-			PriceMonthly: sz.priceMonthly, PriceHourly: sz.priceHourly,
-			Regions: []string{sp.Region}, Available: true, Description: sz.description,
-		},
-		SizeSlug: sp.Size,
-		Networks: nets,
-		Region: regionJSON{
-			Name: regionName, Slug: sp.Region, Available: true,
-			Features: []string{"backups", "ipv6", "metadata", "install_agent", "image_transfer"},
-			Sizes:    []string{sp.Size},
-		},
-		Tags:    append([]string{}, sp.Tags...),
-		VPCUUID: "c1c0f000-0000-4000-8000-00000000" + fmt.Sprintf("%04x", d.id%0x10000),
-	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
-// gateway4 guesses the .1 of the address's /24, which is what DO's look like.
-func gateway4(ip string) string {
-	for i := len(ip) - 1; i >= 0; i-- {
-		if ip[i] == '.' {
-			return ip[:i] + ".1"
+// dropletAt returns the droplet the {id} path value names. Callers hold s.mu.
+func (s *Server) dropletAt(r *http.Request) (*droplet, bool) {
+	id, err := strconv.Atoi(r.PathValue("id"))
+	if err != nil {
+		return nil, false
+	}
+	d, ok := s.droplets[id]
+	return d, ok
+}
+
+// settle applies what the clock says has happened by now: actions that
+// completed (a create's makes the droplet active with its addresses) and
+// deletions that landed. Callers hold s.mu.
+func (s *Server) settle(now time.Time) {
+	running := s.running[:0]
+	for _, a := range s.running {
+		if now.Before(a.doneAt) {
+			running = append(running, a)
+			continue
+		}
+		a.status = "completed"
+		d, ok := s.droplets[a.dropletID]
+		if !ok {
+			continue
+		}
+		d.pending = nil
+		if a.typ == "create" {
+			d.spec.IPv4, d.spec.IPv6 = d.ipv4, d.ipv6
+		}
+		if a.toStatus != "" {
+			d.spec.Status = a.toStatus
 		}
 	}
-	return ""
+	clear(s.running[len(running):])
+	s.running = running
+	if s.deleting == 0 {
+		return
+	}
+	for id, d := range s.droplets {
+		if !d.deleteAt.IsZero() && !now.Before(d.deleteAt) {
+			delete(s.droplets, id)
+			s.deleting--
+		}
+	}
 }

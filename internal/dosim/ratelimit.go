@@ -7,10 +7,12 @@ import (
 
 // limiter keeps DO's two per-token budgets over sliding windows: a burst
 // budget per minute, which answers 429 but does not show in the headers, and
-// the hourly budget the ratelimit-* headers describe. Callers hold Server.mu.
+// the hourly budget the ratelimit-* headers describe. The windows are a
+// minute and an hour times Options.TimeScale. Callers hold Server.mu.
 type limiter struct {
 	perMinute, perHour int
-	hits               []time.Time // admitted requests of the last hour, oldest first
+	minute, hour       time.Duration // the windows
+	hits               []time.Time   // admitted requests of the last hour, oldest first
 }
 
 // rateState is what the ratelimit-* headers report.
@@ -24,9 +26,9 @@ type rateState struct {
 func (l *limiter) admit(now time.Time) (ok bool, retryAfter time.Duration, st rateState) {
 	l.prune(now)
 	if len(l.hits) >= l.perHour {
-		return false, l.hits[0].Add(time.Hour).Sub(now), l.state(now)
+		return false, l.hits[0].Add(l.hour).Sub(now), l.state(now)
 	}
-	minuteAgo := now.Add(-time.Minute)
+	minuteAgo := now.Add(-l.minute)
 	inMinute := 0
 	first := len(l.hits)
 	for i := len(l.hits) - 1; i >= 0 && l.hits[i].After(minuteAgo); i-- {
@@ -34,7 +36,7 @@ func (l *limiter) admit(now time.Time) (ok bool, retryAfter time.Duration, st ra
 		first = i
 	}
 	if inMinute >= l.perMinute {
-		return false, l.hits[first].Add(time.Minute).Sub(now), l.state(now)
+		return false, l.hits[first].Add(l.minute).Sub(now), l.state(now)
 	}
 	l.hits = append(l.hits, now)
 	return true, 0, l.state(now)
@@ -43,15 +45,15 @@ func (l *limiter) admit(now time.Time) (ok bool, retryAfter time.Duration, st ra
 // state reports the hourly budget at now without counting a request.
 func (l *limiter) state(now time.Time) rateState {
 	l.prune(now)
-	st := rateState{limit: l.perHour, remaining: l.perHour - len(l.hits), reset: now.Add(time.Hour)}
+	st := rateState{limit: l.perHour, remaining: l.perHour - len(l.hits), reset: now.Add(l.hour)}
 	if len(l.hits) > 0 {
-		st.reset = l.hits[0].Add(time.Hour)
+		st.reset = l.hits[0].Add(l.hour)
 	}
 	return st
 }
 
 func (l *limiter) prune(now time.Time) {
-	hourAgo := now.Add(-time.Hour)
+	hourAgo := now.Add(-l.hour)
 	n := 0
 	for n < len(l.hits) && !l.hits[n].After(hourAgo) {
 		n++

@@ -6,25 +6,30 @@
 // `cicf-bot demo` command use it; it never talks to the network beyond its
 // own loopback listener.
 //
-// Each resource lives in its own file (droplets.go, …) and registers its
-// routes in routes; the shared plumbing (auth, rate budget, faults, latency,
-// request log) wraps every route in serveHTTP.
+// Each resource lives in its own file (droplets.go, droplet_create.go,
+// actions.go, domains.go, sizes.go) and registers its routes in routes; the
+// shared plumbing (auth, rate budget, faults, latency, request log) wraps
+// every route in serveHTTP.
+//
+// Time passes lazily: a droplet boots, an action completes and a deleted
+// droplet disappears when a request or an inspection method finds that
+// Options.Now has passed the moment, so a fake clock drives them and the
+// server runs no goroutine besides its listener.
 package dosim
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"sync"
 	"time"
 )
 
 // Options configures a Server. The zero value is usable: any bearer token is
-// accepted, DO's default rate budget applies, and there is no added latency.
+// accepted, DO's default rate budget applies, there is no added latency, and
+// droplets boot, act and disappear without delay.
 type Options struct {
 	// Token is the only bearer token accepted. Empty accepts any non-empty
 	// token (a missing Authorization header is still a 401).
@@ -35,20 +40,35 @@ type Options struct {
 	RatePerHour int
 	// Latency delays every request before it is handled.
 	Latency time.Duration
-	// Now is the server's clock for rate windows, timestamps and the request
-	// log (default time.Now). Tests share a fake clock with the client.
+	// Now is the server's clock for rate windows, timestamps, the request
+	// log and the delays below (default time.Now). Tests share a fake clock
+	// with the client.
 	Now func() time.Time
 	// Logger receives one debug line per request (default: discard).
 	Logger *slog.Logger
-}
 
-// Request is one entry of the request log. It never holds the token.
-type Request struct {
-	Method string
-	Path   string
-	Query  url.Values
-	At     time.Time // by Options.Now, when the request arrived
-	Status int       // status sent; 0 if the connection was dropped
+	// BootDelay is how long a created droplet stays "new" before it turns
+	// "active" and shows its addresses (default 0: at the next request).
+	BootDelay time.Duration
+	// ActionDelay is how long a droplet action stays "in-progress" before
+	// it completes and changes the droplet's status (default 0).
+	ActionDelay time.Duration
+	// DeleteDelay is how long a deleted droplet stays visible (default 0).
+	DeleteDelay time.Duration
+	// TimeScale multiplies every duration the server waits or counts:
+	// BootDelay, ActionDelay, DeleteDelay, Latency and SetLatency, and the
+	// rate-limit minute and hour. Default 1; 0.01 runs 100 times faster.
+	// Retry-After stays in whole seconds (at least 1), as DO sends it, so a
+	// client under compression waits longer than it needs to.
+	TimeScale float64
+	// AssignIP picks the public addresses of a created droplet, shown once
+	// it is active. It is called once per create, outside the server's lock,
+	// before the create is answered. Default: 198.18.x.y and 2001:db8::x.
+	// IPv6 is dropped when the create did not ask for it.
+	AssignIP func(name string, id int) (ipv4, ipv6 string)
+	// OnCreate is called with each accepted create, outside the server's
+	// lock, before the create is answered.
+	OnCreate func(DropletInfo)
 }
 
 // Server is a running DigitalOcean API stand-in. Its methods are safe for
@@ -61,13 +81,21 @@ type Server struct {
 	done  chan struct{} // closed when Serve returns
 	close sync.Once
 
-	mu       sync.Mutex
-	latency  time.Duration
-	log      []Request
-	faults   []pendingFault
-	limit    limiter
-	nextID   int
-	droplets map[int]*droplet
+	mu           sync.Mutex
+	latency      time.Duration
+	log          []Request
+	counts       map[string]int // by route pattern
+	faults       []pendingFault
+	limit        limiter
+	nextID       int
+	nextAddr     int
+	droplets     map[int]*droplet
+	deleting     int // droplets with deleteAt set
+	nextActionID int
+	actions      map[int]*action
+	running      []*action // in progress, for settle
+	nextRecordID int
+	domains      map[string]*zone
 }
 
 // New starts a Server on 127.0.0.1 with an ephemeral port. Like
@@ -86,20 +114,31 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.TimeScale <= 0 {
+		opts.TimeScale = 1
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(fmt.Sprintf("dosim: listen on loopback: %v", err))
 	}
 	s := &Server{
-		opts:     opts,
-		url:      "http://" + ln.Addr().String() + "/",
-		mux:      http.NewServeMux(),
-		done:     make(chan struct{}),
-		latency:  opts.Latency,
-		limit:    limiter{perMinute: opts.RatePerMinute, perHour: opts.RatePerHour},
-		nextID:   500000001,
-		droplets: map[int]*droplet{},
+		opts:   opts,
+		url:    "http://" + ln.Addr().String() + "/",
+		mux:    http.NewServeMux(),
+		done:   make(chan struct{}),
+		counts: map[string]int{},
+		limit: limiter{
+			perMinute: opts.RatePerMinute, perHour: opts.RatePerHour,
+			minute: scale(time.Minute, opts.TimeScale), hour: scale(time.Hour, opts.TimeScale),
+		},
+		nextID:       500000001,
+		droplets:     map[int]*droplet{},
+		nextActionID: 2000000001,
+		actions:      map[int]*action{},
+		nextRecordID: 300000001,
+		domains:      map[string]*zone{},
 	}
+	s.latency = s.scaled(opts.Latency)
 	s.routes()
 	s.srv = &http.Server{Handler: http.HandlerFunc(s.serveHTTP), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -115,7 +154,19 @@ func New(opts Options) *Server {
 // its handlers in a file of its own.
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v2/droplets", s.listDroplets)
+	s.mux.HandleFunc("POST /v2/droplets", s.createDroplet)
 	s.mux.HandleFunc("GET /v2/droplets/{id}", s.getDroplet)
+	s.mux.HandleFunc("DELETE /v2/droplets/{id}", s.deleteDroplet)
+	s.mux.HandleFunc("POST /v2/droplets/{id}/actions", s.postDropletAction)
+	s.mux.HandleFunc("GET /v2/droplets/{id}/actions", s.listDropletActions)
+	s.mux.HandleFunc("GET /v2/actions/{id}", s.getAction)
+	s.mux.HandleFunc("GET /v2/domains/{domain}/records", s.listRecords)
+	s.mux.HandleFunc("POST /v2/domains/{domain}/records", s.createRecord)
+	s.mux.HandleFunc("GET /v2/domains/{domain}/records/{id}", s.getRecord)
+	s.mux.HandleFunc("PUT /v2/domains/{domain}/records/{id}", s.updateRecord)
+	s.mux.HandleFunc("PATCH /v2/domains/{domain}/records/{id}", s.updateRecord)
+	s.mux.HandleFunc("DELETE /v2/domains/{domain}/records/{id}", s.deleteRecord)
+	s.mux.HandleFunc("GET /v2/sizes", s.listSizes)
 }
 
 // URL returns the base URL with a trailing slash, for godo.SetBaseURL.
@@ -130,41 +181,29 @@ func (s *Server) Close() {
 	})
 }
 
-// SetLatency changes the delay added to every request from now on.
+// SetLatency changes the delay added to every request from now on; it is
+// multiplied by Options.TimeScale like Options.Latency.
 func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.latency = d
+	s.latency = s.scaled(d)
 }
 
-// Requests returns how many requests the server has received, including
-// rejected and faulted ones.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.log)
-}
+// scaled applies Options.TimeScale to d.
+func (s *Server) scaled(d time.Duration) time.Duration { return scale(d, s.opts.TimeScale) }
 
-// RequestLog returns a copy of the request log, oldest first.
-func (s *Server) RequestLog() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Request, len(s.log))
-	for i, r := range s.log {
-		r.Query = cloneValues(r.Query)
-		out[i] = r
-	}
-	return out
-}
+func scale(d time.Duration, f float64) time.Duration { return time.Duration(float64(d) * f) }
 
 // serveHTTP runs the pipeline every request goes through, in the order the
 // real service applies it: network delay, upstream faults (a load balancer
 // answers before auth), authentication, the per-token rate budget, then the
 // resource handler.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	_, pattern := s.mux.Handler(r)
 	s.mu.Lock()
 	idx := len(s.log)
-	s.log = append(s.log, Request{Method: r.Method, Path: r.URL.Path, Query: cloneValues(r.URL.Query()), At: s.opts.Now()})
+	s.log = append(s.log, Request{Method: r.Method, Path: r.URL.Path, Pattern: pattern, Query: cloneValues(r.URL.Query()), At: s.opts.Now()})
+	s.counts[pattern]++
 	latency := s.latency
 	s.mu.Unlock()
 
@@ -199,10 +238,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Handler only looks the route up; ServeHTTP also sets r.PathValue.
-	if _, pattern := s.mux.Handler(r); pattern == "" {
+	if pattern == "" {
 		writeError(rec, http.StatusNotFound, "not_found", notFoundMessage)
 		return
 	}
+	// Droplets boot, actions finish and deletions land lazily, by the
+	// clock, so a fake clock moves them and no goroutine needs an owner.
+	s.mu.Lock()
+	s.settle(s.opts.Now())
+	s.mu.Unlock()
 	s.mux.ServeHTTP(rec, r)
 }
 
@@ -226,46 +270,4 @@ func (s *Server) setRateHeaders(w http.ResponseWriter, st rateState) {
 	h.Set("Ratelimit-Limit", fmt.Sprint(st.limit))
 	h.Set("Ratelimit-Remaining", fmt.Sprint(st.remaining))
 	h.Set("Ratelimit-Reset", fmt.Sprint(unixCeil(st.reset)))
-}
-
-// statusRecorder remembers the status for the request log.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach Hijack for dropped connections.
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
-func cloneValues(v url.Values) url.Values {
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = append([]string(nil), vs...)
-	}
-	return out
 }

@@ -1,0 +1,67 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/cicf/cicf-bot/tasks"
+)
+
+func (r *Router) runsCommand() *Command {
+	return &Command{
+		Verb:     "runs",
+		Usages:   []Usage{{tasks.RoleInstructor, "[NAME]", "recent provisions, resets and the like, with outcome"}},
+		Help:     "Lists the newest runs (provision, reset, destroy, power), of one VM or of the class: who asked, where each stands, and why a failed one failed.",
+		Examples: []string{"/cicf runs", "/cicf runs emma"},
+		Run:      r.listRuns,
+	}
+}
+
+func (r *Router) listRuns(ctx context.Context, req *Request) (*Reply, error) {
+	vm := ""
+	if len(req.Args) > 1 {
+		return nil, tasks.Errorf(tasks.EINVALID, "Type `/cicf runs` or `/cicf runs NAME`.")
+	}
+	if len(req.Args) == 1 {
+		name, err := r.studentName(ctx, req.Args[0])
+		if err != nil {
+			return nil, err
+		}
+		vm = name
+	}
+	runs, err := r.runs.ListRuns(ctx, vm, 20)
+	if err != nil {
+		return nil, err
+	}
+	if len(runs) == 0 {
+		return Textf("No runs yet."), nil
+	}
+	var b strings.Builder
+	for _, run := range runs {
+		fmt.Fprintf(&b, "• #%d %s — %s, asked by %s %s ago", run.ID, run.Title(), runState(run), who(run.RequestedBy), age(r.now().Sub(run.CreatedAt)))
+		if run.Error != "" {
+			fmt.Fprintf(&b, "\n    _%s_", run.Error)
+		}
+		b.WriteString("\n")
+	}
+	return Textf("*Recent runs*").Add(b.String()), nil
+}
+
+func runState(run *tasks.Run) string {
+	switch run.State {
+	case tasks.RunRunning:
+		return fmt.Sprintf("running %s (%s)", run.Progress(), run.CurrentStep())
+	case tasks.RunFailed:
+		return fmt.Sprintf(":x: failed at step %d/%d", run.Step+1, len(run.Steps))
+	}
+	return ":white_check_mark: done"
+}
+
+// who renders a requester: a Slack mention, or the console.
+func who(id string) string {
+	if tasks.ValidateSlackID(id) == nil {
+		return "<@" + id + ">"
+	}
+	return id
+}

@@ -1,0 +1,150 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/cicf/cicf-bot/tasks"
+)
+
+// SlackProgress shows each run as one Slack message in the requester's DM
+// with the bot, edited as steps finish. Updates are coalesced (only the
+// newest state of a run is sent) and paced to one message per second per
+// channel, as Slack asks; a 429 waits for its Retry-After.
+type SlackProgress struct {
+	api    *slack.Client
+	logger *slog.Logger
+	domain string
+
+	mu      sync.Mutex
+	pending map[int64]tasks.Run
+	msgs    map[int64]msgRef     // run ID → its message
+	next    map[string]time.Time // channel → earliest next send
+	wake    chan struct{}
+}
+
+var _ tasks.ProgressReporter = (*SlackProgress)(nil)
+
+// NewSlackProgress returns a reporter posting through api; Run sends.
+func NewSlackProgress(api *slack.Client, domain string, logger *slog.Logger) *SlackProgress {
+	return &SlackProgress{
+		api: api, logger: logger, domain: domain,
+		pending: map[int64]tasks.Run{}, msgs: map[int64]msgRef{}, next: map[string]time.Time{},
+		wake: make(chan struct{}, 1),
+	}
+}
+
+// Report queues the run's newest state.
+func (p *SlackProgress) Report(_ context.Context, r tasks.Run) {
+	p.mu.Lock()
+	p.pending[r.ID] = r
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run sends queued updates until ctx ends, then makes a last attempt to
+// flush what is queued (bounded by a few seconds).
+func (p *SlackProgress) Run(ctx context.Context) {
+	for {
+		wait := p.sendDue(ctx)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			for p.hasPending() && fctx.Err() == nil {
+				time.Sleep(p.sendDue(fctx))
+			}
+			cancel()
+			return
+		case <-p.wake:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+func (p *SlackProgress) hasPending() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.pending) > 0
+}
+
+// sendDue sends one update per channel that may send now and returns how
+// long to wait before the next is due.
+func (p *SlackProgress) sendDue(ctx context.Context) time.Duration {
+	now := time.Now()
+	wait := time.Hour
+	p.mu.Lock()
+	var due []tasks.Run
+	busy := map[string]bool{}
+	for id, r := range p.pending {
+		ch := r.Channel
+		if busy[ch] {
+			continue
+		}
+		if at := p.next[ch]; now.Before(at) {
+			wait = min(wait, at.Sub(now))
+			continue
+		}
+		busy[ch] = true
+		due = append(due, r)
+		delete(p.pending, id)
+		p.next[ch] = now.Add(time.Second)
+	}
+	p.mu.Unlock()
+	for _, r := range due {
+		if err := p.send(ctx, r); err != nil {
+			var rl *slack.RateLimitedError
+			p.mu.Lock()
+			if _, newer := p.pending[r.ID]; !newer {
+				p.pending[r.ID] = r // try again later
+			}
+			if errors.As(err, &rl) {
+				p.next[r.Channel] = time.Now().Add(rl.RetryAfter)
+			} else {
+				p.next[r.Channel] = time.Now().Add(5 * time.Second)
+				p.logger.WarnContext(ctx, "progress message failed", "run_id", r.ID, "err", err)
+			}
+			p.mu.Unlock()
+		}
+		wait = min(wait, time.Second)
+	}
+	if len(due) > 0 || p.hasPending() {
+		wait = min(wait, time.Second)
+	}
+	return wait
+}
+
+func (p *SlackProgress) send(ctx context.Context, r tasks.Run) error {
+	text := progressText(r, p.domain)
+	blocks, fallback := RenderBlocks(Textf("%s", text))
+	opts := []slack.MsgOption{slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...)}
+	p.mu.Lock()
+	m, ok := p.msgs[r.ID]
+	p.mu.Unlock()
+	if !ok {
+		// Posting to a user ID opens the bot's DM with them; Slack answers
+		// with the DM's channel ID, which chat.update needs.
+		ch, ts, err := p.api.PostMessageContext(ctx, r.Channel, opts...)
+		if err != nil {
+			return err
+		}
+		p.mu.Lock()
+		p.msgs[r.ID] = msgRef{channel: ch, ts: ts}
+		p.mu.Unlock()
+		return nil
+	}
+	_, _, _, err := p.api.UpdateMessageContext(ctx, m.channel, m.ts, opts...)
+	return err
+}
+
+type msgRef struct{ channel, ts string }

@@ -1,0 +1,182 @@
+// Package vmsim simulates the droplets' SSH and HTTPS side for `cicf-bot
+// demo`, in process: no network, no sshd. It keeps the one property the
+// demo must not fake away: a VM only answers to the host key its user-data
+// installed (or the one it rotated to), so the bot's pinning is exercised
+// for real.
+package vmsim
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/cicf/cicf-bot/tasks"
+)
+
+// Fleet is a set of simulated VMs by IPv4 address. It implements the bot's
+// remote shell and outside prober.
+type Fleet struct {
+	botKey  string
+	latency time.Duration
+
+	mu  sync.Mutex
+	vms map[string]*vm
+}
+
+var (
+	_ tasks.RemoteDialer = (*Fleet)(nil)
+	_ tasks.Prober       = (*Fleet)(nil)
+)
+
+type vm struct {
+	hostKey, nextKey string
+	serviceUp        bool
+	files            map[string][]byte
+}
+
+// New returns an empty fleet; each remote command takes latency.
+func New(latency time.Duration) *Fleet {
+	return &Fleet{botKey: newKey("cicf-bot"), latency: latency, vms: map[string]*vm{}}
+}
+
+// Boot starts a VM at ip from its cloud-init user-data, as the droplet's
+// first boot would: with the host key the user-data carries.
+func (f *Fleet) Boot(ip, userData string) {
+	v := &vm{files: map[string][]byte{}}
+	for _, line := range strings.Split(userData, "\n") {
+		if k, ok := strings.CutPrefix(strings.TrimSpace(line), "ed25519_public:"); ok {
+			v.hostKey = strings.Trim(strings.TrimSpace(k), `"'`)
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.vms[ip] = v
+}
+
+// Add puts an already running VM at ip with the given host key.
+func (f *Fleet) Add(ip, hostKey string, serviceUp bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.vms[ip] = &vm{hostKey: hostKey, serviceUp: serviceUp, files: map[string][]byte{}}
+}
+
+// PublicKey returns the demo bot's public key.
+func (f *Fleet) PublicKey() string { return f.botKey }
+
+// Dial returns a session if a VM is at addr and presents the pinned key.
+func (f *Fleet) Dial(ctx context.Context, addr, user, hostKey string) (tasks.Remote, error) {
+	host, _, _ := net.SplitHostPort(addr)
+	if err := f.pause(ctx); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v, ok := f.vms[host]
+	switch {
+	case !ok:
+		return nil, tasks.Errorf(tasks.EUNAVAILABLE, "No VM answers at %s.", addr)
+	case !sameKey(v.hostKey, hostKey):
+		return nil, fmt.Errorf("dial %s: %w", addr, tasks.ErrHostKeyMismatch)
+	}
+	return &session{f: f, v: v}, nil
+}
+
+// HTTPS answers like Caddy with basic auth once the service runs.
+func (f *Fleet) HTTPS(ctx context.Context, ip, fqdn string) (int, int, error) {
+	if err := f.pause(ctx); err != nil {
+		return 0, 0, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if v, ok := f.vms[ip]; ok && v.serviceUp {
+		return 401, 89, nil
+	}
+	return 0, 0, fmt.Errorf("dial %s:443: connection refused", ip)
+}
+
+// OpenPorts reports SSH, and HTTP(S) once the service runs.
+func (f *Fleet) OpenPorts(ctx context.Context, ip string, ports []int, _ time.Duration) ([]int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v, ok := f.vms[ip]
+	if !ok {
+		return nil, nil
+	}
+	open := []int{22}
+	if v.serviceUp {
+		open = append(open, 80, 443)
+	}
+	return open, nil
+}
+
+func (f *Fleet) pause(ctx context.Context) error {
+	t := time.NewTimer(f.latency)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return tasks.Errorf(tasks.EUNAVAILABLE, "Timed out.")
+	case <-t.C:
+		return nil
+	}
+}
+
+type session struct {
+	f *Fleet
+	v *vm
+}
+
+// Run understands the commands the bot's runs send.
+func (s *session) Run(ctx context.Context, cmd string) ([]byte, error) {
+	if err := s.f.pause(ctx); err != nil {
+		return nil, err
+	}
+	s.f.mu.Lock()
+	defer s.f.mu.Unlock()
+	switch {
+	case strings.Contains(cmd, "cloud-init status"):
+		return []byte("status: done\n"), nil
+	case strings.Contains(cmd, "ssh-keygen"):
+		s.v.nextKey = newKey("")
+		return []byte(s.v.nextKey + "\n"), nil
+	case strings.Contains(cmd, ".next ]; then mv"):
+		if s.v.nextKey != "" {
+			s.v.hostKey, s.v.nextKey = s.v.nextKey, ""
+		}
+	case strings.Contains(cmd, "enable --now"):
+		s.v.serviceUp = true
+	}
+	return nil, nil
+}
+
+func (s *session) Upload(ctx context.Context, path string, _ uint32, data []byte) error {
+	if err := s.f.pause(ctx); err != nil {
+		return err
+	}
+	s.f.mu.Lock()
+	defer s.f.mu.Unlock()
+	s.v.files[path] = data
+	return nil
+}
+
+func (s *session) Close() error { return nil }
+
+func sameKey(a, b string) bool {
+	fa, fb := strings.Fields(a), strings.Fields(b)
+	return len(fa) >= 2 && len(fb) >= 2 && fa[0] == fb[0] && fa[1] == fb[1]
+}
+
+func newKey(comment string) string {
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	sp, _ := ssh.NewPublicKey(pub)
+	return strings.TrimSpace(strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp))) + " " + comment)
+}

@@ -1,0 +1,138 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// loopbackPorts opens n listeners and finds n ports that nobody listens on
+// (bound, then released). The listeners close when the test ends.
+func loopbackPorts(t *testing.T, n int) (open, closed []int) {
+	t.Helper()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		open = append(open, l.Addr().(*net.TCPAddr).Port)
+	}
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		closed = append(closed, l.Addr().(*net.TCPAddr).Port)
+		l.Close()
+	}
+	slices.Sort(open)
+	return open, closed
+}
+
+func TestOpenPorts(t *testing.T) {
+	open, closed := loopbackPorts(t, 5)
+	tests := []struct {
+		name        string
+		ports       []int
+		concurrency int
+		want        []int
+	}{
+		{"mixed", append(slices.Clone(closed), open...), 0, open},
+		{"duplicates, one at a time", append(append(slices.Clone(open), open...), closed[0]), 1, open},
+		{"none open", closed, 0, nil},
+		{"empty", nil, 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &Prober{Concurrency: tt.concurrency}
+			got, err := p.OpenPorts(context.Background(), "127.0.0.1", tt.ports, time.Second)
+			if err != nil || !slices.Equal(got, tt.want) {
+				t.Errorf("OpenPorts(%v) = %v, %v, want %v", tt.ports, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestOpenPortsErrors(t *testing.T) {
+	p := &Prober{}
+	for _, ports := range [][]int{{0}, {22, 65536}, {-1}} {
+		if _, err := p.OpenPorts(context.Background(), "127.0.0.1", ports, time.Second); err == nil {
+			t.Errorf("OpenPorts(%v) succeeded, want an error", ports)
+		}
+	}
+	if _, err := p.OpenPorts(context.Background(), "localhost", []int{22}, time.Second); err == nil {
+		t.Error("OpenPorts(localhost) succeeded, want an error: not an IP")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := p.OpenPorts(ctx, "127.0.0.1", []int{22, 80}, time.Second); !errors.Is(err, context.Canceled) {
+		t.Errorf("OpenPorts(cancelled ctx) = %v, want context.Canceled", err)
+	}
+}
+
+// TestOpenPortsNmap uses nmap's TCP connect scan as the oracle on ports this
+// test controls, so that other processes' listeners cannot make it flaky.
+func TestOpenPortsNmap(t *testing.T) {
+	if _, err := exec.LookPath("nmap"); err != nil {
+		t.Fatalf("nmap: %v: install nmap", err)
+	}
+	open, closed := loopbackPorts(t, 20)
+	ports := append(slices.Clone(open), closed...)
+
+	p := &Prober{}
+	got, err := p.OpenPorts(context.Background(), "127.0.0.1", ports, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := make([]string, len(ports))
+	for i, port := range ports {
+		list[i] = strconv.Itoa(port)
+	}
+	out, err := exec.Command("nmap", "-sT", "-Pn", "-n", "-p", strings.Join(list, ","), "127.0.0.1", "-oG", "-").Output()
+	if err != nil {
+		t.Fatalf("nmap: %v", err)
+	}
+	want := nmapOpen(t, string(out))
+	if !slices.Equal(got, want) {
+		t.Errorf("OpenPorts = %v, nmap says %v", got, want)
+	}
+	if !slices.Equal(got, open) {
+		t.Errorf("OpenPorts = %v, want the listeners %v", got, open)
+	}
+}
+
+// nmapOpen parses nmap's grepable output ("Ports: 22/open/tcp//ssh///, …").
+func nmapOpen(t *testing.T, out string) []int {
+	t.Helper()
+	var open []int
+	for line := range strings.Lines(out) {
+		_, ports, ok := strings.Cut(line, "Ports: ")
+		if !ok {
+			continue
+		}
+		ports, _, _ = strings.Cut(ports, "\t")
+		for entry := range strings.SplitSeq(ports, ",") {
+			f := strings.Split(strings.TrimSpace(entry), "/")
+			if len(f) < 3 || f[1] != "open" {
+				continue
+			}
+			port, err := strconv.Atoi(f[0])
+			if err != nil {
+				t.Fatalf("nmap output %q: %v", entry, err)
+			}
+			open = append(open, port)
+		}
+	}
+	if open == nil && !strings.Contains(out, "Host: 127.0.0.1") {
+		t.Fatalf("nmap output has no result for 127.0.0.1:\n%s", out)
+	}
+	slices.Sort(open)
+	return open
+}

@@ -1,0 +1,281 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/cicf/cicf-bot/deploy"
+)
+
+// CommonPorts are checked from outside after provisioning: the services a
+// Debian droplet or a careless container would most likely expose. The
+// hourly firewall job scans far more.
+var CommonPorts = []int{21, 22, 23, 25, 53, 80, 110, 111, 135, 139, 143, 443, 445, 993, 995,
+	1723, 2375, 2376, 3000, 3306, 3389, 5000, 5432, 5900, 6379, 8000, 8080, 8443, 8888, 9000, 9090, 27017}
+
+func (x *Runner) steps(kind string) []step {
+	build := []step{
+		{"Create the droplet", 0, x.createDroplet},
+		{"Wait for it to boot", x.cfg.BootTimeout, x.waitActive},
+		{"Point DNS at it", 0, x.pointDNS},
+		{"Wait for SSH and cloud-init", x.cfg.SSHTimeout, x.waitSSH},
+		{"Rotate the SSH host key", 0, x.rotateHostKey},
+		{"Upload JupyterLab and Caddy", 0, x.uploadPayload},
+		{"Start JupyterLab", 0, x.startService},
+		{"Check it from outside", x.cfg.VerifyTimeout, x.verify},
+	}
+	switch kind {
+	case RunProvision:
+		return build
+	case RunReset:
+		return append(build, step{"Delete the old droplet", 0, x.deleteOld})
+	case RunDestroy:
+		return []step{
+			{"Delete DNS records", 0, x.deleteDNS},
+			{"Delete the droplet", 0, x.deleteDroplets},
+			{"Forget the VM", 0, x.forgetVM},
+		}
+	case RunPowerOn:
+		return []step{{"Power on", 0, x.power}}
+	case RunPowerOff:
+		return []step{{"Power off", 0, x.power}}
+	}
+	return nil
+}
+
+// prepare checks that the run makes sense now and records what it needs.
+func (x *Runner) prepare(ctx context.Context, r *Run) error {
+	if err := ValidateName(r.VM); err != nil {
+		return err
+	}
+	switch r.Kind {
+	case RunProvision, RunReset:
+		s, err := x.d.Students.FindStudent(ctx, r.VM)
+		if err != nil {
+			return err
+		}
+		if s.PublicKey == "" {
+			return Errorf(EINVALID, "%s has no SSH public key yet, so nobody could log in. Add one first: `/cicf key %s PUBKEY`.", r.VM, r.VM)
+		}
+	}
+	existing, err := x.dropletsOf(ctx, r.VM)
+	if err != nil {
+		return err
+	}
+	switch r.Kind {
+	case RunProvision:
+		if len(existing) > 0 {
+			return Errorf(ECONFLICT, "%s already has a VM (droplet %d). To start over, use `/cicf reset %s`.", r.VM, existing[0].ID, r.VM)
+		}
+	case RunReset:
+		if len(existing) == 0 {
+			return Errorf(EINVALID, "%s has no VM to reset. Use `/cicf provision %s`.", r.VM, r.VM)
+		}
+		r.Data["old_droplet_id"] = strconv.Itoa(existing[0].ID)
+	case RunPowerOn, RunPowerOff:
+		if len(existing) == 0 {
+			return Errorf(EINVALID, "%s has no VM to power. Use `/cicf provision %s`.", r.VM, r.VM)
+		}
+		r.Data["droplet_id"] = strconv.Itoa(existing[0].ID)
+	case RunDestroy:
+		if len(existing) == 0 {
+			return Errorf(ENOTFOUND, "%s has no droplet to destroy.", r.VM)
+		}
+	}
+	return nil
+}
+
+// dropletsOf returns the class's droplets that belong to name: those named
+// after it or carrying its student tag.
+func (x *Runner) dropletsOf(ctx context.Context, name string) ([]Droplet, error) {
+	all, err := x.classDroplets(ctx, time.Second)
+	if err != nil {
+		return nil, err
+	}
+	var out []Droplet
+	for _, d := range all {
+		if d.Name == x.fqdn(name) || slices.Contains(d.Tags, StudentTag(name)) {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// createDroplet finds the droplet this run created before a crash, or
+// creates it. The host key is pinned (saved) before the create request, so
+// whichever way a crash falls, the run knows the key its droplet carries.
+func (x *Runner) createDroplet(ctx context.Context, r *Run) error {
+	if r.Data["droplet_id"] != "" {
+		return nil
+	}
+	// Asked fresh, not from the shared list: this decides whether to create.
+	tagged, err := x.d.Cloud.ListDroplets(ctx, StudentTag(r.VM))
+	if err != nil {
+		return err
+	}
+	var mine []Droplet
+	for _, d := range tagged {
+		switch {
+		case slices.Contains(d.Tags, RunTag(r.ID)):
+			mine = append(mine, d)
+		case strconv.Itoa(d.ID) != r.Data["old_droplet_id"]:
+			return Errorf(ECONFLICT, "%s already has another droplet (%d), so this %s stopped rather than make a second one.", r.VM, d.ID, r.Kind)
+		}
+	}
+	var d *Droplet
+	if len(mine) > 0 {
+		if r.Data["host_key"] == "" {
+			return fmt.Errorf("droplet %d of run %d has no pinned host key", mine[0].ID, r.ID)
+		}
+		d = &mine[0]
+	} else {
+		s, err := x.d.Students.FindStudent(ctx, r.VM)
+		if err != nil {
+			return err
+		}
+		priv, pub, err := newHostKey()
+		if err != nil {
+			return err
+		}
+		r.Data["host_key"] = pub
+		if err := x.save(r); err != nil {
+			return err
+		}
+		pl, err := x.render(s, priv, pub)
+		if err != nil {
+			return err
+		}
+		d, err = x.d.Cloud.CreateDroplet(ctx, DropletCreate{
+			Name: x.fqdn(r.VM), Region: x.cfg.Region, Size: x.cfg.Size, Image: x.cfg.Image,
+			Tags:     []string{x.cfg.Tag, StudentTag(r.VM), RunTag(r.ID)},
+			UserData: string(pl.UserData), IPv6: true,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	r.Data["droplet_id"] = strconv.Itoa(d.ID)
+	if err := x.save(r); err != nil {
+		return err
+	}
+	if r.Kind == RunProvision {
+		return x.d.VMs.UpsertVM(ctx, &VM{Name: r.VM, DropletID: d.ID, Status: d.Status, Region: x.cfg.Region, Size: x.cfg.Size,
+			CreatedAt: d.CreatedAt, HostKey: r.Data["host_key"], SeenAt: x.d.Now()})
+	}
+	return nil
+}
+
+// render builds the VM's payload. Each render hashes a fresh random
+// password: JupyterLab stays closed until the student sets their own. The
+// password has 192 random bits and is thrown away, so bcrypt's minimum cost
+// loses nothing (the cost slows guessing a person's password, and there is
+// none to guess).
+func (x *Runner) render(s *Student, hostPriv, hostPub string) (*deploy.Payload, error) {
+	hash, err := bcrypt.GenerateFromPassword([]byte(randomPassword()), bcrypt.MinCost)
+	if err != nil {
+		return nil, fmt.Errorf("hash random password: %w", err)
+	}
+	return deploy.Render(deploy.Params{
+		Name: s.Name, FQDN: x.fqdn(s.Name), StudentKey: s.PublicKey, BotKey: x.d.SSH.PublicKey(),
+		HostKeyPrivate: hostPriv, HostKeyPublic: hostPub, CaddyUser: deploy.DefaultCaddyUser, CaddyPasswordHash: string(hash),
+	})
+}
+
+func (x *Runner) waitActive(ctx context.Context, r *Run) error {
+	id := dataInt(r, "droplet_id")
+	return x.poll(ctx, fmt.Sprintf("droplet %d to become active", id), func() (bool, error) {
+		d, err := x.droplet(ctx, id)
+		switch {
+		case ErrorCode(err) == EUNAVAILABLE:
+			return false, nil // keep waiting; the deadline decides
+		case err != nil:
+			return false, err
+		case d == nil || d.Status != "active" || d.IPv4 == "":
+			return false, nil
+		}
+		r.Data["ipv4"], r.Data["ipv6"] = d.IPv4, d.IPv6
+		return true, x.save(r)
+	})
+}
+
+// droplet finds droplet id in the shared list; nil if it is not (yet) there.
+func (x *Runner) droplet(ctx context.Context, id int) (*Droplet, error) {
+	list, err := x.classDroplets(ctx, x.cfg.PollInterval)
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		if list[i].ID == id {
+			return &list[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// pointDNS makes the name resolve to the new droplet before Caddy asks
+// Let's Encrypt for a certificate, and switches the VM record to it.
+func (x *Runner) pointDNS(ctx context.Context, r *Run) error {
+	if err := x.d.Cloud.SetRecord(ctx, x.cfg.Domain, DNSRecord{Type: "A", Name: r.VM, Data: r.Data["ipv4"], TTL: x.cfg.DNSTTL}); err != nil {
+		return err
+	}
+	if r.Data["ipv6"] != "" {
+		if err := x.d.Cloud.SetRecord(ctx, x.cfg.Domain, DNSRecord{Type: "AAAA", Name: r.VM, Data: r.Data["ipv6"], TTL: x.cfg.DNSTTL}); err != nil {
+			return err
+		}
+	}
+	vm, err := x.d.VMs.FindVM(ctx, r.VM)
+	if ErrorCode(err) == ENOTFOUND {
+		vm, err = &VM{Name: r.VM}, nil
+	}
+	if err != nil {
+		return err
+	}
+	d, err := x.d.Cloud.GetDroplet(ctx, dataInt(r, "droplet_id"))
+	if err != nil {
+		return err
+	}
+	vm.DropletID, vm.Status, vm.IPv4, vm.IPv6 = d.ID, d.Status, d.IPv4, d.IPv6
+	vm.Region, vm.Size, vm.CreatedAt, vm.SeenAt = d.Region, d.Size, d.CreatedAt, x.d.Now()
+	vm.HostKey = r.Data["host_key"]
+	if r.Kind == RunReset {
+		vm.LastResetAt = x.d.Now()
+	}
+	return x.d.VMs.UpsertVM(ctx, vm)
+}
+
+func (x *Runner) deleteOld(ctx context.Context, r *Run) error {
+	return x.d.Cloud.DeleteDroplet(ctx, dataInt(r, "old_droplet_id"), x.cfg.Tag)
+}
+
+func (x *Runner) deleteDNS(ctx context.Context, r *Run) error {
+	return x.d.Cloud.DeleteRecords(ctx, x.cfg.Domain, r.VM)
+}
+
+func (x *Runner) deleteDroplets(ctx context.Context, r *Run) error {
+	ds, err := x.dropletsOf(ctx, r.VM)
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		if err := x.d.Cloud.DeleteDroplet(ctx, d.ID, x.cfg.Tag); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (x *Runner) forgetVM(ctx context.Context, r *Run) error {
+	if err := x.d.VMs.DeleteVM(ctx, r.VM); err != nil && ErrorCode(err) != ENOTFOUND {
+		return err
+	}
+	return nil
+}
+
+func (x *Runner) power(ctx context.Context, r *Run) error {
+	return x.d.Cloud.PowerDroplet(ctx, dataInt(r, "droplet_id"), r.Kind == RunPowerOn)
+}

@@ -1,0 +1,322 @@
+package tasks
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// ProgressReporter shows runs to the people who asked for them.
+type ProgressReporter interface {
+	// Report is called when a run starts, after every step and when it ends,
+	// with a copy of the run. It may coalesce updates and must not block long.
+	Report(ctx context.Context, r Run)
+}
+
+// RunnerConfig holds the class settings runs need.
+type RunnerConfig struct {
+	Domain, Region, Size, Image, Tag string
+	SSHUser                          string        // default "cicf"
+	SSHPort                          int           // default 22
+	DNSTTL                           int           // seconds, default 60
+	BootTimeout                      time.Duration // droplet active with an address; default 10m
+	SSHTimeout                       time.Duration // SSH answers and cloud-init done; default 15m
+	VerifyTimeout                    time.Duration // HTTPS answers from outside; default 5m
+	PollInterval                     time.Duration // between checks while waiting; default 5s
+	AllowedPorts                     []int         // default 22, 80, 443
+	ScanPorts                        []int         // checked after provisioning; default CommonPorts
+}
+
+// RunnerDeps are the services runs use.
+type RunnerDeps struct {
+	Runs     RunService
+	VMs      VMService
+	Students StudentService
+	Cloud    Cloud
+	SSH      RemoteDialer
+	Prober   Prober
+	Progress ProgressReporter
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+// Runner executes runs in the background, one goroutine per run, and
+// resumes unfinished ones after a restart. Runs on different VMs proceed in
+// parallel; the store allows one running run per VM.
+type Runner struct {
+	cfg RunnerConfig
+	d   RunnerDeps
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	active map[int64]bool // runs executing in this process
+
+	// One list of the class's droplets serves every run that waits, so
+	// forty booting VMs cost one API call per poll, not forty.
+	listMu sync.Mutex
+	listAt time.Time
+	list   []Droplet
+}
+
+// classDroplets returns the class's droplets, listed at most maxAge ago.
+// Concurrent callers share one request.
+func (x *Runner) classDroplets(ctx context.Context, maxAge time.Duration) ([]Droplet, error) {
+	x.listMu.Lock()
+	defer x.listMu.Unlock()
+	if !x.listAt.IsZero() && time.Since(x.listAt) < maxAge {
+		return x.list, nil
+	}
+	list, err := x.d.Cloud.ListDroplets(ctx, x.cfg.Tag)
+	if err != nil {
+		return nil, err
+	}
+	x.list, x.listAt = list, time.Now()
+	return list, nil
+}
+
+// step is one resumable unit of a run. do must be safe to repeat: after a
+// crash the step that was in progress runs again.
+type step struct {
+	title   string
+	timeout time.Duration
+	do      func(ctx context.Context, r *Run) error
+}
+
+// NewRunner returns a Runner; Close stops it.
+func NewRunner(cfg RunnerConfig, d RunnerDeps) *Runner {
+	if cfg.SSHUser == "" {
+		cfg.SSHUser = "cicf"
+	}
+	if cfg.SSHPort == 0 {
+		cfg.SSHPort = 22
+	}
+	if cfg.DNSTTL == 0 {
+		cfg.DNSTTL = 60
+	}
+	if cfg.BootTimeout == 0 {
+		cfg.BootTimeout = 10 * time.Minute
+	}
+	if cfg.SSHTimeout == 0 {
+		cfg.SSHTimeout = 15 * time.Minute
+	}
+	if cfg.VerifyTimeout == 0 {
+		cfg.VerifyTimeout = 5 * time.Minute
+	}
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = 5 * time.Second
+	}
+	if cfg.AllowedPorts == nil {
+		cfg.AllowedPorts = []int{22, 80, 443}
+	}
+	if cfg.ScanPorts == nil {
+		cfg.ScanPorts = CommonPorts
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Runner{cfg: cfg, d: d, ctx: ctx, cancel: cancel, active: map[int64]bool{}}
+}
+
+// Close cancels the runs executing in this process and waits for them. They
+// stay "running" in the store and resume at the next start.
+func (x *Runner) Close() {
+	x.cancel()
+	x.wg.Wait()
+}
+
+// Wait blocks until no run executes in this process (for tests and the
+// console, which waits for its runs before exiting).
+func (x *Runner) Wait() { x.wg.Wait() }
+
+// Start checks that kind can run on vm now, records the run and executes it
+// in the background. It returns EINVALID, ENOTFOUND or ECONFLICT with a
+// message for the person who asked.
+func (x *Runner) Start(ctx context.Context, kind, vm, requestedBy, channel string) (*Run, error) {
+	steps := x.steps(kind)
+	if steps == nil {
+		return nil, fmt.Errorf("start run: unknown kind %q", kind)
+	}
+	r := &Run{VM: vm, Kind: kind, RequestedBy: requestedBy, Channel: channel, Data: map[string]string{}}
+	for _, s := range steps {
+		r.Steps = append(r.Steps, s.title)
+	}
+	if err := x.prepare(ctx, r); err != nil {
+		return nil, err
+	}
+	if err := x.d.Runs.CreateRun(ctx, r); err != nil {
+		return nil, err
+	}
+	x.launch(r)
+	return r, nil
+}
+
+// Resume launches every run the store holds as running and this process is
+// not executing: those a crash or restart interrupted. It returns how many.
+func (x *Runner) Resume(ctx context.Context) (int, error) {
+	runs, err := x.d.Runs.ActiveRuns(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("resume runs: %w", err)
+	}
+	n := 0
+	for _, r := range runs {
+		if x.launch(r) {
+			n++
+			x.d.Logger.InfoContext(ctx, "resuming run", "run_id", r.ID, "kind", r.Kind, "vm", r.VM, "step", r.Step)
+		}
+	}
+	return n, nil
+}
+
+func (x *Runner) launch(r *Run) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.active[r.ID] || x.ctx.Err() != nil {
+		return false
+	}
+	x.active[r.ID] = true
+	x.wg.Add(1)
+	go func() {
+		defer x.wg.Done()
+		defer func() { x.mu.Lock(); delete(x.active, r.ID); x.mu.Unlock() }()
+		x.execute(x.ctx, r)
+	}()
+	return true
+}
+
+func (x *Runner) execute(ctx context.Context, r *Run) {
+	steps := x.steps(r.Kind)
+	log := x.d.Logger.With("run_id", r.ID, "kind", r.Kind, "vm", r.VM)
+	x.report(r)
+	for r.Step < len(steps) {
+		s := steps[r.Step]
+		timeout := s.timeout
+		if timeout == 0 {
+			timeout = 5 * time.Minute
+		}
+		sctx, cancel := context.WithTimeout(ctx, timeout)
+		err := s.do(sctx, r)
+		cancel()
+		if ctx.Err() != nil {
+			log.InfoContext(ctx, "run interrupted; it resumes at the next start", "step", r.Step)
+			return
+		}
+		if err != nil {
+			x.fail(r, s, err, log)
+			return
+		}
+		log.InfoContext(ctx, "step done", "step", r.Step, "title", s.title)
+		r.Step++
+		if r.Step == len(steps) {
+			r.State, r.FinishedAt = RunDone, x.d.Now()
+		}
+		if err := x.save(r); err != nil {
+			log.ErrorContext(ctx, "save run; it resumes at the next start", "err", err)
+			return
+		}
+		x.report(r)
+	}
+}
+
+// fail ends the run and keeps a message for people; details go to the log.
+func (x *Runner) fail(r *Run, s step, err error, log *slog.Logger) {
+	msg := ErrorMessage(err)
+	if ErrorCode(err) == EINTERNAL {
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		ref := hex.EncodeToString(b[:])
+		log.Error("run step failed", "ref", ref, "step", r.Step, "title", s.title, "err", err)
+		msg = fmt.Sprintf("Internal error (ref %s).", ref)
+	} else {
+		log.Warn("run step failed", "step", r.Step, "title", s.title, "err", err)
+	}
+	if errors.Is(err, ErrHostKeyMismatch) {
+		// Kept for the alerting job: a changed host key is an incident.
+		r.Data["alert"] = "host-key-mismatch"
+	}
+	r.State, r.Error, r.FinishedAt = RunFailed, fmt.Sprintf("%s: %s", s.title, msg), x.d.Now()
+	if err := x.save(r); err != nil {
+		log.Error("save failed run", "err", err)
+	}
+	x.report(r)
+}
+
+// save persists r with a context of its own: a step's deadline or the
+// runner's shutdown must not lose what the step learned.
+func (x *Runner) save(r *Run) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return x.d.Runs.UpdateRun(ctx, r)
+}
+
+func (x *Runner) report(r *Run) {
+	if x.d.Progress == nil {
+		return
+	}
+	c := *r
+	c.Data = maps.Clone(r.Data) // the reporter may read it while the run goes on
+	x.d.Progress.Report(x.ctx, c)
+}
+
+// poll calls check every PollInterval until it reports done, returns an
+// error, or ctx ends (then it returns what describes the wait).
+func (x *Runner) poll(ctx context.Context, what string, check func() (bool, error)) error {
+	for {
+		done, err := check()
+		if err != nil || done {
+			return err
+		}
+		t := time.NewTimer(x.cfg.PollInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return Errorf(EUNAVAILABLE, "Gave up waiting: %s.", what)
+		case <-t.C:
+		}
+	}
+}
+
+func (x *Runner) fqdn(name string) string { return name + "." + x.cfg.Domain }
+
+func dataInt(r *Run, key string) int {
+	n, _ := strconv.Atoi(r.Data[key])
+	return n
+}
+
+// StudentTag and RunTag are the DigitalOcean tags that find a student's
+// droplets and the droplet a run created, even when a crash lost its ID.
+func StudentTag(name string) string { return "cicf-student:" + name }
+
+// RunTag returns the tag of the droplet created by run id.
+func RunTag(id int64) string { return "cicf-run:" + strconv.FormatInt(id, 10) }
+
+// PushKey writes the student's current key, and the bot's, to the VM's
+// authorized_keys over the pinned session. It returns ENOTFOUND when the
+// student has no VM and EUNAVAILABLE when the VM does not answer.
+func (x *Runner) PushKey(ctx context.Context, name string) error {
+	s, err := x.d.Students.FindStudent(ctx, name)
+	if err != nil {
+		return err
+	}
+	vm, err := x.d.VMs.FindVM(ctx, name)
+	if err != nil {
+		return err
+	}
+	if vm.HostKey == "" || vm.IPv4 == "" || vm.Status != "active" {
+		return Errorf(EUNAVAILABLE, "%s's VM is not running with a pinned host key, so the key is saved and will be used at the next provision or reset.", name)
+	}
+	rem, err := x.d.SSH.Dial(ctx, net.JoinHostPort(vm.IPv4, strconv.Itoa(x.cfg.SSHPort)), x.cfg.SSHUser, vm.HostKey)
+	if err != nil {
+		return err
+	}
+	defer rem.Close()
+	keys := s.PublicKey + "\n" + x.d.SSH.PublicKey() + "\n"
+	return rem.Upload(ctx, "/home/"+x.cfg.SSHUser+"/.ssh/authorized_keys", 0o600, []byte(keys))
+}
