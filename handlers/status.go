@@ -99,6 +99,12 @@ func (r *Router) card(ctx context.Context, name string) (*Reply, error) {
 	if len(st.Problems) > 0 && vm != nil && vm.DropletID != 0 {
 		fmt.Fprintf(&b, "\n:warning: %s", strings.Join(st.Problems, "; "))
 	}
+	if run, err := r.runs.ActiveRun(ctx, name); err == nil {
+		fmt.Fprintf(&b, "\n:hourglass_flowing_sand: %s in progress: `%s` %s (run #%d, asked by %s)",
+			capitalize(run.Title()), run.Progress(), run.CurrentStep(), run.ID, who(run.RequestedBy))
+	} else if tasks.ErrorCode(err) != tasks.ENOTFOUND {
+		return nil, err
+	}
 	rep := Textf("%s", b.String())
 	if fs.Stale {
 		rep.Add(staleNote(fs, vm))

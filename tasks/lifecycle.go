@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -170,20 +171,43 @@ func (x *Runner) createDroplet(ctx context.Context, r *Run) error {
 	return nil
 }
 
-// render builds the VM's payload. Each render hashes a fresh random
-// password: JupyterLab stays closed until the student sets their own. The
-// password has 192 random bits and is thrown away, so bcrypt's minimum cost
-// loses nothing (the cost slows guessing a person's password, and there is
-// none to guess).
+// render builds the VM's payload.
 func (x *Runner) render(s *Student, hostPriv, hostPub string) (*deploy.Payload, error) {
+	return renderPayload(s, x.fqdn(s.Name), x.d.SSH.PublicKey(), hostPriv, hostPub)
+}
+
+// RenderPayload returns exactly what the student's VM would get, with a
+// fresh host key (returned in authorized_keys format), for a dry run. It
+// returns EINVALID when the student has no key.
+func RenderPayload(s *Student, fqdn, botKey string) (*deploy.Payload, string, error) {
+	if s.PublicKey == "" {
+		return nil, "", Errorf(EINVALID, "%s has no SSH public key yet; add one with `/cicf key %s PUBKEY`.", s.Name, s.Name)
+	}
+	priv, pub, err := newHostKey()
+	if err != nil {
+		return nil, "", err
+	}
+	pl, err := renderPayload(s, fqdn, botKey, priv, pub)
+	return pl, pub, err
+}
+
+// renderPayload hashes a fresh random password each time: JupyterLab stays
+// closed until the student sets their own. The password has 192 random
+// bits and is thrown away, so bcrypt's minimum cost loses nothing (the cost
+// slows guessing a person's password, and there is none to guess).
+func renderPayload(s *Student, fqdn, botKey, hostPriv, hostPub string) (*deploy.Payload, error) {
 	hash, err := bcrypt.GenerateFromPassword([]byte(randomPassword()), bcrypt.MinCost)
 	if err != nil {
 		return nil, fmt.Errorf("hash random password: %w", err)
 	}
-	return deploy.Render(deploy.Params{
-		Name: s.Name, FQDN: x.fqdn(s.Name), StudentKey: s.PublicKey, BotKey: x.d.SSH.PublicKey(),
+	pl, err := deploy.Render(deploy.Params{
+		Name: s.Name, FQDN: fqdn, StudentKey: s.PublicKey, BotKey: botKey,
 		HostKeyPrivate: hostPriv, HostKeyPublic: hostPub, CaddyUser: deploy.DefaultCaddyUser, CaddyPasswordHash: string(hash),
 	})
+	if errors.Is(err, deploy.ErrInvalid) {
+		return nil, Errorf(EINVALID, "The VM payload for %s cannot be built: %v.", s.Name, err)
+	}
+	return pl, err
 }
 
 func (x *Runner) waitActive(ctx context.Context, r *Run) error {

@@ -302,3 +302,40 @@ func TestConsoleAndDemoRunScripts(t *testing.T) {
 		})
 	}
 }
+
+func TestRenderWritesPayloadWithoutAPICalls(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{"CICF_DB=" + filepath.Join(dir, "c.db"), "DIGITALOCEAN_TOKEN=dop_v1_render_token", "DIGITALOCEAN_API_URL=http://127.0.0.1:9/"}
+	key := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBR6U3SLtWbwyk7YBhJDpApdM5eVVl0HFh4ESCe5dWVd emma@laptop"
+	setup := exec.Command(botBinary, "console")
+	setup.Env, setup.Dir, setup.Stdin = env, dir, strings.NewReader("roster add emma U0EMMA001 "+key+"\nroster add noah U0NOAH001\n")
+	if out, err := setup.CombinedOutput(); err != nil {
+		t.Fatalf("console: %v\n%s", err, out)
+	}
+	out := filepath.Join(dir, "out")
+	cmd := exec.Command(botBinary, "render", "emma", "--out", out)
+	cmd.Env, cmd.Dir = []string{"CICF_DB=" + filepath.Join(dir, "c.db")}, dir // no tokens needed
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("render: %v\n%s", err, b)
+	}
+	ud, err := os.ReadFile(filepath.Join(out, "user-data.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"#cloud-config", "AAAAC3NzaC1lZDI1NTE5AAAAIBR6U3SLtWbwyk7YBhJDpApdM5eVVl0HFh4ESCe5dWVd", "ssh_pwauth: false", "ed25519_private"} {
+		if !strings.Contains(string(ud), w) {
+			t.Errorf("user-data lacks %q", w)
+		}
+	}
+	for _, f := range []string{"home/cicf/data/Caddyfile", "home/cicf/data/compose.yml", "home/cicf/data/.env", "etc/systemd/system/jupyter-caddy.service"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("render did not write %s: %v", f, err)
+		}
+	}
+	noKey := exec.Command(botBinary, "render", "noah", "--out", filepath.Join(dir, "out2"))
+	noKey.Env, noKey.Dir = cmd.Env, dir
+	b, err := noKey.CombinedOutput()
+	if err == nil || !strings.Contains(string(b), "noah has no SSH public key") {
+		t.Errorf("render of a student without a key: %v\n%s", err, b)
+	}
+}

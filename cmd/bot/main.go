@@ -22,6 +22,7 @@ Usage:
   cicf-bot serve                 the Slack bot (socket mode)
   cicf-bot console [--as USER]   type /cicf commands in a terminal, as an instructor
   cicf-bot demo [--as USER]      the console against a simulated class (no tokens needed)
+  cicf-bot render NAME --out DIR write what NAME's VM would get, without any API call
   cicf-bot version               print the version
   cicf-bot help                  this text
 
@@ -46,19 +47,29 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	case "version", "--version":
 		fmt.Fprintf(stdout, "cicf-bot %s\n", version)
 		return 0
-	case "serve", "console", "demo":
+	case "serve", "console", "demo", "render":
 	default:
 		fmt.Fprintf(stderr, "cicf-bot: unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
 
-	opts, err := parseFlags(cmd, args, stderr)
+	var (
+		opts Options
+		ro   renderOptions
+		err  error
+	)
+	if cmd == "render" {
+		ro, err = parseRenderFlags(args, stderr)
+		opts.Command = cmd
+	} else {
+		opts, err = parseFlags(cmd, args, stderr)
+	}
 	if err != nil {
 		return 2
 	}
 	cfg, err := LoadConfig(getenv)
 	if err == nil {
-		err = cfg.requireTokens(cmd == "serve", cmd != "demo")
+		err = cfg.requireTokens(cmd == "serve", cmd == "serve" || cmd == "console")
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "cicf-bot: %v\n", err)
@@ -69,7 +80,11 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	defer stop()
 
 	m := NewMain(cfg, opts, stdin, stdout, stderr)
-	err = m.Run(ctx)
+	if cmd == "render" {
+		err = m.render(ctx, ro)
+	} else {
+		err = m.Run(ctx)
+	}
 	if cerr := m.Close(); err == nil {
 		err = cerr
 	}
