@@ -43,8 +43,9 @@ const DefaultBaseURL = "https://api.digitalocean.com/"
 type Config struct {
 	Token   string // DIGITALOCEAN_TOKEN; never logged
 	BaseURL string // default DefaultBaseURL (DIGITALOCEAN_API_URL overrides it)
-	// Timeout bounds each method call, retries and all pages included
-	// (default 20s). A shorter deadline on the caller's ctx wins.
+	// Timeout bounds each method call, retries, budget waits and all pages
+	// included (default 20s); for PowerDroplet it bounds each request, and
+	// ActionTimeout the whole. A shorter deadline on the caller's ctx wins.
 	Timeout time.Duration
 	// MaxRetries is how often one request is retried (default 4; negative: never).
 	MaxRetries int

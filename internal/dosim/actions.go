@@ -59,7 +59,7 @@ func (s *Server) postDropletAction(w http.ResponseWriter, r *http.Request) {
 	case !ok:
 	case !known:
 		msg = "Action type must be one of power_on, power_off, shutdown, reboot."
-	case d.pending != nil || !d.deleteAt.IsZero():
+	case d.pending != nil || d.spec.Status == "new" || !d.deleteAt.IsZero():
 		msg = "Droplet already has a pending event."
 	default:
 		now := s.opts.Now()

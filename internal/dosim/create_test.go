@@ -186,12 +186,13 @@ func TestCreateDefaultAddresses(t *testing.T) {
 	for i := range 300 {
 		send(t, s, "POST", "v2/droplets", createBody(func(b map[string]any) { b["ipv6"] = i%2 == 0 }))
 	}
-	for _, d := range s.Droplets() {
+	ds := s.Droplets()
+	for _, d := range ds {
 		if d.Status != "active" || !v4.Contains(netip.MustParseAddr(d.IPv4)) || seen[d.IPv4] {
 			t.Fatalf("droplet %+v, want active with a fresh IPv4 in %s", d, v4)
 		}
 		seen[d.IPv4] = true
-		wantV6 := (d.ID-s.Droplets()[0].ID)%2 == 0
+		wantV6 := (d.ID-ds[0].ID)%2 == 0
 		if got := d.IPv6 != ""; got != wantV6 || (got && !v6.Contains(netip.MustParseAddr(d.IPv6))) {
 			t.Fatalf("droplet %+v: IPv6 %q, want one in %s only when asked", d, d.IPv6, v6)
 		}
