@@ -100,9 +100,10 @@ func (p *Prober) HTTPS(ctx context.Context, ip, fqdn string) (status int, certDa
 // OpenPorts connects to each of ports on ip, at most Concurrency at a time,
 // each attempt bounded by timeout, and returns those that accepted, sorted
 // and without duplicates. A refused, reset or timed-out attempt means closed
-// or filtered. It returns an error for a port outside 1..65535, when ctx
-// ends, or when the scanner itself runs out of sockets, because a partial
-// scan would hide open ports.
+// or filtered; a zero timeout leaves only ctx to bound an attempt. It
+// returns an error for a port outside 1..65535, when ctx ends, or when the
+// scanner itself runs out of sockets, because a partial scan would hide
+// open ports.
 func (p *Prober) OpenPorts(ctx context.Context, ip string, ports []int, timeout time.Duration) ([]int, error) {
 	if net.ParseIP(ip) == nil {
 		return nil, fmt.Errorf("port scan: %q is not an IP address", ip)

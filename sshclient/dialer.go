@@ -61,8 +61,8 @@ func (d *Dialer) PublicKey() string {
 // Dial connects to addr (host:port) as user and accepts the server only if it
 // proves to hold hostKey (authorized_keys format). If the server presents a
 // different key, or none of hostKey's type, Dial returns an error wrapping
-// tasks.ErrHostKeyMismatch that names both fingerprints, and nothing is sent
-// to the server. If the host cannot be reached or does not finish the
+// tasks.ErrHostKeyMismatch that names both fingerprints; the connection is
+// closed during key exchange, before authentication, so no command runs. If the host cannot be reached or does not finish the
 // handshake before ctx or the dialer's timeout ends, it returns an error
 // holding a tasks EUNAVAILABLE error and the cause. A rejected key or an
 // invalid hostKey is an internal error.

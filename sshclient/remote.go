@@ -48,7 +48,7 @@ func (r *remote) Run(ctx context.Context, cmd string) ([]byte, error) {
 
 // Upload writes data to p with mode, atomically: a temporary file in the
 // same directory is written, chmod-ed and renamed over p, creating parent
-// directories (mode 0755 before umask) first. It runs as the connected user
+// directories (mode 0755) first. It runs as the connected user
 // and returns an error if any step fails remotely or ctx ends.
 func (r *remote) Upload(ctx context.Context, p string, mode uint32, data []byte) error {
 	if p == "" || strings.HasSuffix(p, "/") {

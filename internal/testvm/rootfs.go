@@ -1,7 +1,6 @@
 package testvm
 
 import (
-	"embed"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,13 +8,12 @@ import (
 	"syscall"
 )
 
-//go:embed standins
-var standins embed.FS
-
 // Paths inside the VM that the stand-ins and the host share.
 const (
-	recordsFile = "/var/log/cicf-testvm/records.log"
-	sudoGroup   = "cicf-testvm-sudo" // NOPASSWD users, for the sudo stand-in
+	recordsFile     = "/var/log/cicf-testvm/records.log"
+	runcmdScript    = "/var/lib/cloud/instance/scripts/runcmd"
+	cloudInitStatus = "/var/lib/cicf-testvm/cloud-init-status"
+	sudoGroup       = "cicf-testvm-sudo" // NOPASSWD users, for the sudo stand-in
 )
 
 // rootfs writes into the overlay's upper directory, before the VM boots,
@@ -38,7 +36,7 @@ func (r *rootfs) build(cfg *cloudConfig, userData []byte, realSudo bool) error {
 		if u.Name == "cicf" { // as after the user-data's Docker install
 			groups = append(groups, "sudo", "docker")
 		}
-		if err := r.passwd.addUser(u.Name, u.Home, u.Shell, groups); err != nil {
+		if err := r.passwd.addUser(u.Name, u.Gecos, u.Home, u.Shell, groups); err != nil {
 			return err
 		}
 		if rules := strings.Join(u.Sudo, "\n"); strings.Contains(rules, "NOPASSWD") {
@@ -56,11 +54,16 @@ func (r *rootfs) build(cfg *cloudConfig, userData []byte, realSudo bool) error {
 		func() error { return r.writeHomes(cfg.Users) },
 		func() error { return r.writeSudoers(cfg.Users, realSudo) },
 		func() error { return r.writeStandins(realSudo) },
-		func() error { return r.writeHostname(cfg.Hostname) },
+		func() error { return r.writeHostname(cfg.Hostname, cfg.FQDN) },
 		func() error { return r.writeFiles(cfg.WriteFiles) },
 		func() error {
 			return r.write("/var/lib/cloud/instance/user-data.txt", userData, 0o600, 0, 0)
 		},
+		func() error {
+			script := "#!/bin/sh\n" + strings.Join(cfg.Runcmd, "\n") + "\n"
+			return r.write(runcmdScript, []byte(script), 0o700, 0, 0)
+		},
+		func() error { return r.setCloudInitStatus("running") },
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -155,76 +158,21 @@ func (r *rootfs) writeHomes(users []cloudUser) error {
 	return nil
 }
 
-func (r *rootfs) writeSudoers(users []cloudUser, realSudo bool) error {
-	var b strings.Builder
-	b.WriteString("# Created by cloud-init v. 22.4.2\n")
-	for _, u := range users {
-		if len(u.Sudo) == 0 {
-			continue
-		}
-		fmt.Fprintf(&b, "\n# User rules for %s\n", u.Name)
-		for _, rule := range u.Sudo {
-			fmt.Fprintf(&b, "%s %s\n", u.Name, rule)
-		}
-	}
-	if err := r.write("/etc/sudoers.d/90-cloud-init-users", []byte(b.String()), 0o440, 0, 0); err != nil {
-		return err
-	}
-	if realSudo {
-		return nil
-	}
-	// The sudo stand-in goes through su; let su trust the NOPASSWD group.
-	pam, err := os.ReadFile("/etc/pam.d/su")
-	if err != nil {
-		return fmt.Errorf("sudo stand-in needs su's PAM configuration: %w", err)
-	}
-	trust := "auth sufficient pam_wheel.so trust use_uid group=" + sudoGroup + "\n"
-	return r.write("/etc/pam.d/su", append([]byte(trust), pam...), 0o644, 0, 0)
+// setCloudInitStatus sets what the cloud-init stand-in reports: running,
+// done or error.
+func (r *rootfs) setCloudInitStatus(status string) error {
+	return r.write(cloudInitStatus, []byte(status+"\n"), 0o644, 0, 0)
 }
 
-func (r *rootfs) writeStandins(realSudo bool) error {
-	entries, err := standins.ReadDir("standins")
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		data, err := standins.ReadFile("standins/" + e.Name())
-		if err != nil {
-			return err
-		}
-		path, mode := "/usr/local/bin/"+e.Name(), os.FileMode(0o755)
-		switch {
-		case strings.HasSuffix(e.Name(), ".sh"):
-			path, mode = "/usr/local/lib/cicf-testvm/"+e.Name(), 0o644
-		case e.Name() == "sudo" && realSudo:
-			continue
-		}
-		if err := r.write(path, data, mode, 0, 0); err != nil {
-			return err
-		}
-	}
-	rules := `22/tcp                     ALLOW       Anywhere
-80/tcp                     ALLOW       Anywhere
-443/tcp                    ALLOW       Anywhere
-22/tcp (v6)                ALLOW       Anywhere (v6)
-80/tcp (v6)                ALLOW       Anywhere (v6)
-443/tcp (v6)               ALLOW       Anywhere (v6)
-`
-	if err := r.write("/var/lib/cicf-testvm/ufw-rules", []byte(rules), 0o644, 0, 0); err != nil {
-		return err
-	}
-	if err := r.write("/var/lib/cicf-testvm/ufw-state", []byte("active\n"), 0o644, 0, 0); err != nil {
-		return err
-	}
-	// Every user's stand-in appends here.
-	return r.write(recordsFile, nil, 0o666, 0, 0)
-}
-
-func (r *rootfs) writeHostname(name string) error {
+func (r *rootfs) writeHostname(name, fqdn string) error {
 	if err := r.write("/etc/hostname", []byte(name+"\n"), 0o644, 0, 0); err != nil {
 		return err
 	}
-	hosts := fmt.Sprintf("127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n", name)
+	names := name
+	if fqdn != "" && fqdn != name {
+		names = fqdn + " " + name // manage_etc_hosts: hostname -f answers the FQDN
+	}
+	hosts := fmt.Sprintf("127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n", names)
 	return r.write("/etc/hosts", []byte(hosts), 0o644, 0, 0)
 }
 

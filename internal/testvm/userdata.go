@@ -17,15 +17,18 @@ import (
 // normalising the shapes cloud-init accepts (a string or a list, and so on).
 type cloudConfig struct {
 	Hostname   string
+	FQDN       string
 	PwAuth     string // "yes", "no" or "" (unchanged)
 	HostKey    string // ssh_keys.ed25519_private
 	HostPub    string // ssh_keys.ed25519_public
 	Users      []cloudUser
 	WriteFiles []writeFile
+	Runcmd     []string // shell lines, as cloud-init's runcmd script has them
 }
 
 type cloudUser struct {
 	Name   string
+	Gecos  string
 	Groups []string
 	Sudo   []string // sudoers rules, e.g. "ALL=(ALL) NOPASSWD:ALL"
 	Shell  string
@@ -48,6 +51,7 @@ type rawConfig struct {
 	SSHPwauth  any               `json:"ssh_pwauth"`
 	SSHKeys    map[string]string `json:"ssh_keys"`
 	Users      []any             `json:"users"`
+	Runcmd     []any             `json:"runcmd"`
 	WriteFiles []struct {
 		Path        string `json:"path"`
 		Content     string `json:"content"`
@@ -94,9 +98,9 @@ func normalise(raw *rawConfig) (*cloudConfig, error) {
 	if cfg.HostKey == "" || cfg.HostPub == "" {
 		return nil, fmt.Errorf("user-data has no ssh_keys.ed25519_private and ed25519_public: the VM would have no pinned host key")
 	}
-	cfg.Hostname = scalar(raw.Hostname)
-	if fqdn := scalar(raw.FQDN); cfg.Hostname == "" && fqdn != "" {
-		cfg.Hostname, _, _ = strings.Cut(fqdn, ".")
+	cfg.Hostname, cfg.FQDN = scalar(raw.Hostname), scalar(raw.FQDN)
+	if cfg.Hostname == "" && cfg.FQDN != "" {
+		cfg.Hostname, _, _ = strings.Cut(cfg.FQDN, ".")
 	}
 	switch v := raw.SSHPwauth.(type) {
 	case bool:
@@ -113,6 +117,7 @@ func normalise(raw *rawConfig) (*cloudConfig, error) {
 		}
 		cu := cloudUser{
 			Name:   scalar(m["name"]),
+			Gecos:  scalar(m["gecos"]),
 			Groups: list(m["groups"]),
 			Shell:  scalar(m["shell"]),
 			Home:   scalar(m["homedir"]),
@@ -137,7 +142,25 @@ func normalise(raw *rawConfig) (*cloudConfig, error) {
 		wf.Owner, wf.Append = f.Owner, f.Append
 		cfg.WriteFiles = append(cfg.WriteFiles, wf)
 	}
+	for _, c := range raw.Runcmd {
+		switch c := c.(type) {
+		case string:
+			cfg.Runcmd = append(cfg.Runcmd, c)
+		case []any: // an argv: cloud-init quotes each word
+			words := make([]string, len(c))
+			for i, w := range c {
+				words[i] = shellQuote(scalar(w))
+			}
+			cfg.Runcmd = append(cfg.Runcmd, strings.Join(words, " "))
+		default:
+			return nil, fmt.Errorf("runcmd entry %v is neither a string nor a list", c)
+		}
+	}
 	return cfg, nil
+}
+
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func decodeWriteFile(path, content, encoding string, perm any) (writeFile, error) {
