@@ -69,6 +69,28 @@ type VM struct {
 // the same index, Start waits for it to end.
 func Start(tb testing.TB, index int, userData []byte) *VM {
 	tb.Helper()
+	return start(tb, index, userData, nil)
+}
+
+// StartWithCA is Start for a VM that also serves HTTPS the way the real one
+// would after provisioning: when the bot enables jupyter-caddy.service, the
+// systemctl stand-in runs the real Caddy from the Caddyfile and .env the bot
+// uploaded, with certificates from this test CA instead of Let's Encrypt
+// (there is no Docker here; 401 without credentials is what the bot checks).
+func StartWithCA(tb testing.TB, index int, userData, caCertPEM, caKeyPEM []byte) *VM {
+	tb.Helper()
+	return start(tb, index, userData, map[string][]byte{caCertPath: caCertPEM, caKeyPath: caKeyPEM})
+}
+
+// Where StartWithCA puts the test CA inside the VM (read by the systemctl
+// stand-in).
+const (
+	caCertPath = "/etc/cicf-testvm/ca.crt"
+	caKeyPath  = "/etc/cicf-testvm/ca.key"
+)
+
+func start(tb testing.TB, index int, userData []byte, extra map[string][]byte) *VM {
+	tb.Helper()
 	if index < 1 || index > 250 {
 		tb.Fatalf("testvm.Start: index %d is outside 1..250", index)
 	}
@@ -102,6 +124,11 @@ func Start(tb testing.TB, index int, userData []byte) *VM {
 	fs := &rootfs{upper: vm.upper, ip: vm.ip}
 	if err := fs.build(cfg, userData, realSudo == nil); err != nil {
 		tb.Fatalf("testvm.Start: prepare VM %d's files: %v", index, err)
+	}
+	for path, data := range extra {
+		if err := fs.write(path, data, 0o600, 0, 0); err != nil {
+			tb.Fatalf("testvm.Start: %v", err)
+		}
 	}
 	vm.boot(dir, cfg.Hostname)
 	vm.runcmd(fs)
