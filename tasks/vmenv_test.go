@@ -37,10 +37,10 @@ type cloudEnv struct {
 	students *store.StudentService
 
 	mu     sync.Mutex
-	next   int                 // next VM index
-	index  map[int]int         // droplet ID → VM index
-	booted map[int]*testvm.VM  // droplet ID → VM
-	boots  sync.WaitGroup      // VMs still booting
+	next   int                // next VM index
+	index  map[int]int        // droplet ID → VM index
+	booted map[int]*testvm.VM // droplet ID → VM
+	boots  sync.WaitGroup     // VMs still booting
 }
 
 func newCloudEnv(t *testing.T, firstIndex int) *cloudEnv {
@@ -87,7 +87,7 @@ func newCloudEnv(t *testing.T, firstIndex int) *cloudEnv {
 		PollInterval: 100 * time.Millisecond, BootTimeout: 30 * time.Second, SSHTimeout: time.Minute, VerifyTimeout: 30 * time.Second,
 	}, tasks.RunnerDeps{
 		Runs: e.runs, VMs: e.vms, Students: e.students,
-		Cloud: digitalocean.New(digitalocean.Config{Token: "t", BaseURL: e.sim.URL(), RatePerMinute: 1 << 20, PollInterval: 50 * time.Millisecond, Logger: logger}),
+		Cloud:  digitalocean.New(digitalocean.Config{Token: "t", BaseURL: e.sim.URL(), RatePerMinute: 1 << 20, PollInterval: 50 * time.Millisecond, Logger: logger}),
 		SSH:    sshclient.NewDialer(signer, sshclient.DialerConfig{Logger: logger}),
 		Prober: &probe.Prober{RootCAs: e.ca.Pool},
 		Now:    time.Now, Logger: logger,
