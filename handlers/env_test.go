@@ -141,7 +141,7 @@ func newPublicKey(t testing.TB, comment string) string {
 }
 
 // testWriter sends log lines to the test log, shown when a test fails.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
