@@ -41,7 +41,7 @@ func TestDialHostKeyMismatch(t *testing.T) {
 	tests := []struct {
 		name, pinned, wantGot string
 	}{
-		{"other ed25519 key", otherPub, Fingerprint(hostPub)},
+		{"other ed25519 key", otherPub, tasks.Fingerprint(hostPub)},
 		{"key type the server lacks", ecdsaPub, "(none of type ecdsa-sha2-nistp256)"},
 	}
 	for _, tt := range tests {
@@ -50,12 +50,12 @@ func TestDialHostKeyMismatch(t *testing.T) {
 			r, err := d.Dial(context.Background(), sshd.Addr, "root", tt.pinned)
 			if err == nil {
 				r.Close()
-				t.Fatalf("Dial(pinned %s) succeeded, want mismatch", Fingerprint(tt.pinned))
+				t.Fatalf("Dial(pinned %s) succeeded, want mismatch", tasks.Fingerprint(tt.pinned))
 			}
 			if !errors.Is(err, tasks.ErrHostKeyMismatch) {
 				t.Fatalf("Dial() = %v, want ErrHostKeyMismatch in chain", err)
 			}
-			for _, want := range []string{tt.wantGot, Fingerprint(tt.pinned)} {
+			for _, want := range []string{tt.wantGot, tasks.Fingerprint(tt.pinned)} {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("Dial() = %q, want it to name %q", err, want)
 				}

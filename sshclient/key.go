@@ -82,38 +82,6 @@ func createKey(path string) (ssh.Signer, error) {
 	return signer, nil
 }
 
-// GenerateHostKey returns a new ed25519 host key for a VM: the private key in
-// OpenSSH PEM format (for cloud-init's ssh_keys.ed25519_private) and the
-// public key in authorized_keys format, without a trailing newline (to pin
-// and for ssh_keys.ed25519_public). It returns an error only if the system's
-// random source fails.
-func GenerateHostKey() (privatePEM, publicAuthorized string, err error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return "", "", fmt.Errorf("generate host key: %w", err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		return "", "", fmt.Errorf("generate host key: %w", err)
-	}
-	sshPub, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		return "", "", fmt.Errorf("generate host key: %w", err)
-	}
-	return string(pem.EncodeToMemory(block)), authorizedKey(sshPub), nil
-}
-
-// Fingerprint returns the SHA256 fingerprint of a public key in
-// authorized_keys format as ssh-keygen -lf prints it ("SHA256:…", unpadded
-// base64). It returns "" if authorizedKey is not a valid public key.
-func Fingerprint(authorizedKey string) string {
-	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(authorizedKey))
-	if err != nil {
-		return ""
-	}
-	return ssh.FingerprintSHA256(pub)
-}
-
 // authorizedKey returns pub in authorized_keys format without the newline.
 func authorizedKey(pub ssh.PublicKey) string {
 	return strings.TrimSuffix(string(ssh.MarshalAuthorizedKey(pub)), "\n")

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/cicf/cicf-bot/tasks"
 )
 
 func TestLoadOrCreateKey(t *testing.T) {
@@ -71,14 +73,14 @@ func TestLoadOrCreateKeyGarbage(t *testing.T) {
 	}
 }
 
-func TestGenerateHostKey(t *testing.T) {
-	privatePEM, public, err := GenerateHostKey()
+func TestNewHostKey(t *testing.T) {
+	privatePEM, public, err := tasks.NewHostKey()
 	if err != nil {
 		t.Fatal(err)
 	}
 	signer, err := ssh.ParsePrivateKey([]byte(privatePEM))
 	if err != nil {
-		t.Fatalf("ParsePrivateKey(GenerateHostKey) = %v", err)
+		t.Fatalf("ParsePrivateKey(NewHostKey) = %v", err)
 	}
 	if got := authorizedKey(signer.PublicKey()); got != public {
 		t.Errorf("public key = %q, want the private key's %q", public, got)
@@ -100,13 +102,13 @@ func TestFingerprint(t *testing.T) {
 			t.Fatalf("ssh-keygen -lf: %v", err)
 		}
 		want := strings.Fields(string(out))[1]
-		if got := Fingerprint(key); got != want {
-			t.Errorf("Fingerprint(%s key) = %q, want %q", name, got, want)
+		if got := tasks.Fingerprint(key); got != want {
+			t.Errorf("tasks.Fingerprint(%s key) = %q, want %q", name, got, want)
 		}
 	}
 	for _, bad := range []string{"", "ssh-ed25519", "ssh-ed25519 AAAA", "hello world"} {
-		if got := Fingerprint(bad); got != "" {
-			t.Errorf("Fingerprint(%q) = %q, want \"\"", bad, got)
+		if got := tasks.Fingerprint(bad); got != "" {
+			t.Errorf("tasks.Fingerprint(%q) = %q, want \"\"", bad, got)
 		}
 	}
 }
@@ -122,9 +124,9 @@ func FuzzFingerprint(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, key string) {
-		got := Fingerprint(key)
+		got := tasks.Fingerprint(key)
 		if got != "" && (!strings.HasPrefix(got, "SHA256:") || strings.HasSuffix(got, "=")) {
-			t.Errorf("Fingerprint(%q) = %q, want \"\" or SHA256:<unpadded base64>", key, got)
+			t.Errorf("tasks.Fingerprint(%q) = %q, want \"\" or SHA256:<unpadded base64>", key, got)
 		}
 	})
 }

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/cicf/cicf-bot/tasks"
 )
 
 const sshdPath = "/usr/sbin/sshd" // absolute: sshd re-executes itself
@@ -186,7 +188,7 @@ func writeFile(t *testing.T, path, data string, mode os.FileMode) {
 // newHostKey returns a fresh host key as PEM and authorized_keys line.
 func newHostKey(t *testing.T) (privatePEM, public string) {
 	t.Helper()
-	privatePEM, public, err := GenerateHostKey()
+	privatePEM, public, err := tasks.NewHostKey()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,10 +11,11 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// newHostKey returns a fresh ed25519 SSH host key: the private half in
+// NewHostKey returns a fresh ed25519 SSH host key: the private half in
 // OpenSSH PEM (for the droplet's user-data, never stored) and the public half
-// in authorized_keys format (pinned).
-func newHostKey() (privatePEM, public string, err error) {
+// in authorized_keys format (pinned). It fails only if the system's random
+// source does.
+func NewHostKey() (privatePEM, public string, err error) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return "", "", fmt.Errorf("generate host key: %w", err)

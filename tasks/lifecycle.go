@@ -139,7 +139,7 @@ func (x *Runner) createDroplet(ctx context.Context, r *Run) error {
 		if err != nil {
 			return err
 		}
-		priv, pub, err := newHostKey()
+		priv, pub, err := NewHostKey()
 		if err != nil {
 			return err
 		}
@@ -183,7 +183,7 @@ func RenderPayload(s *Student, fqdn, botKey string) (*deploy.Payload, string, er
 	if s.PublicKey == "" {
 		return nil, "", Errorf(EINVALID, "%s has no SSH public key yet; add one with `/cicf key %s PUBKEY`.", s.Name, s.Name)
 	}
-	priv, pub, err := newHostKey()
+	priv, pub, err := NewHostKey()
 	if err != nil {
 		return nil, "", err
 	}

@@ -145,7 +145,7 @@ func (x *Runner) uploadPayload(ctx context.Context, r *Run) error {
 	}
 	// The payload files do not use the host key; a throw-away one satisfies
 	// the renderer.
-	priv, pub, err := newHostKey()
+	priv, pub, err := NewHostKey()
 	if err != nil {
 		return err
 	}
