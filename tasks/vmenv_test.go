@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,42 +34,20 @@ type cloudEnv struct {
 	vms      *store.VMService
 	students *store.StudentService
 
-	mu     sync.Mutex
-	next   int                // next VM index
-	index  map[int]int        // droplet ID → VM index
-	booted map[int]*testvm.VM // droplet ID → VM
-	boots  sync.WaitGroup     // VMs still booting
+	fleet *testvm.Fleet
 }
 
 func newCloudEnv(t *testing.T, firstIndex int) *cloudEnv {
 	t.Helper()
 	ctx := context.Background()
-	e := &cloudEnv{t: t, next: firstIndex, index: map[int]int{}, booted: map[int]*testvm.VM{}, ca: testvm.NewCA(t)}
+	e := &cloudEnv{t: t, ca: testvm.NewCA(t)}
 	logger := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.fleet = testvm.NewFleet(t, firstIndex, e.ca)
 	e.sim = dosim.New(dosim.Options{
 		Token: "t", BootDelay: 300 * time.Millisecond, ActionDelay: 100 * time.Millisecond,
-		AssignIP: func(_ string, id int) (string, string) {
-			e.mu.Lock()
-			defer e.mu.Unlock()
-			e.index[id] = e.next
-			e.next++
-			return fmt.Sprintf("198.18.%d.2", e.index[id]), ""
-		},
-		OnCreate: func(d dosim.DropletInfo) {
-			e.mu.Lock()
-			n := e.index[d.ID]
-			e.mu.Unlock()
-			ud := []byte(e.sim.UserData(d.ID))
-			e.boots.Add(1)
-			go func() {
-				defer e.boots.Done()
-				vm := testvm.StartWithCA(t, n, ud, e.ca.CertPEM, e.ca.KeyPEM)
-				e.mu.Lock()
-				e.booted[d.ID] = vm
-				e.mu.Unlock()
-			}()
-		},
+		AssignIP: e.fleet.AssignIP, OnCreate: e.fleet.OnCreate,
 	})
+	e.fleet.Attach(e.sim)
 	e.sim.AddDomain(domain)
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "cicf.db"), time.Now)
 	if err != nil {
@@ -96,7 +72,6 @@ func newCloudEnv(t *testing.T, firstIndex int) *cloudEnv {
 	// stopped by their own cleanups), then the store and the stand-in close.
 	t.Cleanup(func() { db.Close() })
 	t.Cleanup(e.sim.Close)
-	t.Cleanup(e.boots.Wait)
 	t.Cleanup(e.runner.Close)
 	return e
 }
@@ -135,17 +110,7 @@ func (e *cloudEnv) run(kind, name string) *tasks.Run {
 }
 
 // vm returns the test VM behind droplet id.
-func (e *cloudEnv) vm(id int) *testvm.VM {
-	e.t.Helper()
-	e.boots.Wait()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	vm := e.booted[id]
-	if vm == nil {
-		e.t.Fatalf("droplet %d has no test VM", id)
-	}
-	return vm
-}
+func (e *cloudEnv) vm(id int) *testvm.VM { return e.fleet.VM(id) }
 
 // loginAs opens an SSH session as cicf with signer, trusting only hostKey,
 // as a student whose known_hosts holds the pinned key would.

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,41 +28,13 @@ import (
 // orphan.
 func TestKilledWhileProvisioningResumes(t *testing.T) {
 	const n = 10
-	ca := testvm.NewCA(t)
-	var (
-		mu     sync.Mutex
-		next   = 31
-		index  = map[int]int{}
-		booted = map[int]*testvm.VM{}
-		boots  sync.WaitGroup
-		sim    *dosim.Server
-	)
-	sim = dosim.New(dosim.Options{
+	fleet := testvm.NewFleet(t, 31, testvm.NewCA(t))
+	sim := dosim.New(dosim.Options{
 		Token: "dop_v1_crash_test", Latency: 100 * time.Millisecond, BootDelay: 500 * time.Millisecond, ActionDelay: 100 * time.Millisecond,
-		AssignIP: func(_ string, id int) (string, string) {
-			mu.Lock()
-			defer mu.Unlock()
-			index[id] = next
-			next++
-			return fmt.Sprintf("198.18.%d.2", index[id]), ""
-		},
-		OnCreate: func(d dosim.DropletInfo) {
-			mu.Lock()
-			i := index[d.ID]
-			mu.Unlock()
-			ud := []byte(sim.UserData(d.ID))
-			boots.Add(1)
-			go func() {
-				defer boots.Done()
-				vm := testvm.StartWithCA(t, i, ud, ca.CertPEM, ca.KeyPEM)
-				mu.Lock()
-				booted[d.ID] = vm
-				mu.Unlock()
-			}()
-		},
+		AssignIP: fleet.AssignIP, OnCreate: fleet.OnCreate,
 	})
+	fleet.Attach(sim)
 	t.Cleanup(sim.Close)
-	t.Cleanup(boots.Wait)
 	sim.AddDomain("cicf.cloud")
 
 	dir := t.TempDir()
@@ -73,7 +44,7 @@ func TestKilledWhileProvisioningResumes(t *testing.T) {
 	}
 	env := []string{
 		"PATH=" + os.Getenv("PATH"), "CICF_CONFIG=" + cfg, "CICF_DB=" + filepath.Join(dir, "cicf.db"),
-		"DIGITALOCEAN_TOKEN=dop_v1_crash_test", "DIGITALOCEAN_API_URL=" + sim.URL(), "SSL_CERT_FILE=" + ca.File,
+		"DIGITALOCEAN_TOKEN=dop_v1_crash_test", "DIGITALOCEAN_API_URL=" + sim.URL(), "SSL_CERT_FILE=" + fleet.CAFile(),
 	}
 	var script strings.Builder
 	keys := map[string]string{}

@@ -1,0 +1,82 @@
+package testvm
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/cicf/cicf-bot/internal/dosim"
+)
+
+// Fleet boots a test VM for every droplet a DigitalOcean stand-in creates,
+// from the user-data the bot sent, with HTTPS from ca. Pass its AssignIP and
+// OnCreate to dosim.Options, then Attach the server.
+type Fleet struct {
+	tb testing.TB
+	ca *CA
+
+	mu     sync.Mutex
+	sim    *dosim.Server
+	next   int         // next VM index
+	index  map[int]int // droplet ID → VM index
+	booted map[int]*VM // droplet ID → VM
+	boots  sync.WaitGroup
+}
+
+// NewFleet returns a Fleet numbering its VMs from firstIndex; each test
+// package keeps to its own range (see Start). Booting VMs are waited for
+// when the test ends.
+func NewFleet(tb testing.TB, firstIndex int, ca *CA) *Fleet {
+	f := &Fleet{tb: tb, ca: ca, next: firstIndex, index: map[int]int{}, booted: map[int]*VM{}}
+	tb.Cleanup(f.boots.Wait)
+	return f
+}
+
+// Attach tells the Fleet which stand-in holds the droplets' user-data.
+func (f *Fleet) Attach(sim *dosim.Server) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sim = sim
+}
+
+// AssignIP gives each droplet the address of its own VM, 198.18.N.2.
+func (f *Fleet) AssignIP(_ string, id int) (string, string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.index[id] = f.next
+	f.next++
+	return fmt.Sprintf("198.18.%d.2", f.index[id]), ""
+}
+
+// OnCreate boots the droplet's VM in the background, as DO would.
+func (f *Fleet) OnCreate(d dosim.DropletInfo) {
+	f.mu.Lock()
+	n, sim := f.index[d.ID], f.sim
+	f.mu.Unlock()
+	ud := []byte(sim.UserData(d.ID))
+	f.boots.Add(1)
+	go func() {
+		defer f.boots.Done()
+		vm := StartWithCA(f.tb, n, ud, f.ca.CertPEM, f.ca.KeyPEM)
+		f.mu.Lock()
+		f.booted[d.ID] = vm
+		f.mu.Unlock()
+	}()
+}
+
+// VM returns the VM of droplet id, once booted; it fails the test if there
+// is none.
+func (f *Fleet) VM(id int) *VM {
+	f.tb.Helper()
+	f.boots.Wait()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	vm := f.booted[id]
+	if vm == nil {
+		f.tb.Fatalf("droplet %d has no test VM", id)
+	}
+	return vm
+}
+
+// CAFile is the test CA's certificate file, for a bot's SSL_CERT_FILE.
+func (f *Fleet) CAFile() string { return f.ca.File }
