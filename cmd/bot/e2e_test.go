@@ -339,3 +339,44 @@ func TestRenderWritesPayloadWithoutAPICalls(t *testing.T) {
 		t.Errorf("render of a student without a key: %v\n%s", err, b)
 	}
 }
+
+func TestRosterImport(t *testing.T) {
+	dir := t.TempDir()
+	key := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBR6U3SLtWbwyk7YBhJDpApdM5eVVl0HFh4ESCe5dWVd emma@laptop"
+	csvPath := filepath.Join(dir, "class.csv")
+	csv := "name,slack_id,email,key\n" +
+		"emma,U0EMMA001,emma@example.edu," + key + "\n" +
+		"Dylan, U0DYLAN01,,\n" +
+		"\n" +
+		"bad_name,U0BAD0001,,\n" +
+		"twin,U0EMMA001,,\n"
+	if err := os.WriteFile(csvPath, []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"CICF_DB=" + filepath.Join(dir, "c.db")}
+	run := func(args ...string) (string, int) {
+		cmd := exec.Command(botBinary, args...)
+		cmd.Env, cmd.Dir = env, dir
+		out, _ := cmd.CombinedOutput()
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	out, code := run("roster", "import", csvPath)
+	for _, w := range []string{"2 added, 0 updated, 2 rejected", "class.csv:5:", "not a valid name", "class.csv:6:", `already on the roster as "emma"`} {
+		if !strings.Contains(out, w) {
+			t.Errorf("import output lacks %q:\n%s", w, out)
+		}
+	}
+	if code != 1 {
+		t.Errorf("import with rejected rows exited %d, want 1", code)
+	}
+	// Fixed file: importing again updates instead of duplicating.
+	if err := os.WriteFile(csvPath, []byte("emma,U0EMMA001,new@example.edu,"+key+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := run("roster", "import", csvPath); code != 0 || !strings.Contains(out, "0 added, 1 updated, 0 rejected") {
+		t.Errorf("second import: exit %d\n%s", code, out)
+	}
+	if out, code := run("roster", "list"); code != 2 || !strings.Contains(out, "usage: cicf-bot roster import") {
+		t.Errorf("roster list on the command line: exit %d\n%s", code, out)
+	}
+}

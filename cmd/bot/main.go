@@ -23,6 +23,7 @@ Usage:
   cicf-bot console [--as USER]   type /cicf commands in a terminal, as an instructor
   cicf-bot demo [--as USER]      the console against a simulated class (no tokens needed)
   cicf-bot render NAME --out DIR write what NAME's VM would get, without any API call
+  cicf-bot roster import FILE    load students from a CSV file: name, Slack user ID, email, SSH key
   cicf-bot version               print the version
   cicf-bot help                  this text
 
@@ -47,7 +48,7 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	case "version", "--version":
 		fmt.Fprintf(stdout, "cicf-bot %s\n", version)
 		return 0
-	case "serve", "console", "demo", "render":
+	case "serve", "console", "demo", "render", "roster":
 	default:
 		fmt.Fprintf(stderr, "cicf-bot: unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -58,10 +59,17 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		ro   renderOptions
 		err  error
 	)
-	if cmd == "render" {
+	switch cmd {
+	case "render":
 		ro, err = parseRenderFlags(args, stderr)
 		opts.Command = cmd
-	} else {
+	case "roster":
+		if len(args) != 2 || args[0] != "import" {
+			fmt.Fprintln(stderr, "usage: cicf-bot roster import FILE.csv")
+			return 2
+		}
+		opts.Command = cmd
+	default:
 		opts, err = parseFlags(cmd, args, stderr)
 	}
 	if err != nil {
@@ -80,9 +88,12 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	defer stop()
 
 	m := NewMain(cfg, opts, stdin, stdout, stderr)
-	if cmd == "render" {
+	switch cmd {
+	case "render":
 		err = m.render(ctx, ro)
-	} else {
+	case "roster":
+		err = m.importRoster(ctx, args[1])
+	default:
 		err = m.Run(ctx)
 	}
 	if cerr := m.Close(); err == nil {
