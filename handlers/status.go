@@ -143,6 +143,14 @@ func (r *Router) fleetTable(ctx context.Context) (*Reply, error) {
 		head += fmt.Sprintf(" · *%d need attention*", attention)
 	}
 	rep := Textf("%s", head)
+	active, err := r.runs.ActiveRuns(ctx)
+	if err != nil {
+		return nil, err
+	}
+	running := map[string]*tasks.Run{}
+	for _, run := range active {
+		running[run.VM] = run
+	}
 
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
@@ -155,7 +163,11 @@ func (r *Router) fleetTable(ctx context.Context) (*Reply, error) {
 				ageS = age(fs.CheckedAt.Sub(vm.CreatedAt))
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", it.Name, state, ip, ageS, orDash(strings.Join(it.Problems, "; ")))
+		notes := it.Problems
+		if run := running[it.Name]; run != nil {
+			notes = append([]string{fmt.Sprintf("%s %d/%d", run.Kind, run.Step, len(run.Steps))}, notes...)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", it.Name, state, ip, ageS, orDash(strings.Join(notes, "; ")))
 	}
 	tw.Flush()
 	rep.AddMono(b.String())
