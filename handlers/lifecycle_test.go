@@ -153,3 +153,18 @@ func addressRecords(env *testEnv) []string {
 	}
 	return out
 }
+
+func TestProvisionSurvivesDigitalOceanHiccups(t *testing.T) {
+	env := classEnv(t)
+	env.mustRun(t, instructorID, "roster add zoe U0ZOE0001 "+newPublicKey(t, "z"), "Added")
+	env.mustRun(t, instructorID, "provision zoe", "Provisioning")
+	// DigitalOcean answers the next dozen requests with 503 while the run
+	// goes on: steps retry rather than fail the run.
+	env.sim.FailNext(12, 503, 0)
+	if r := env.lastRun(t, "zoe"); r.State != tasks.RunDone {
+		t.Fatalf("provision through 503s ended %s at step %d: %s", r.State, r.Step, r.Error)
+	}
+	if n := countDroplets(env, "zoe.cicf.cloud"); n != 1 {
+		t.Errorf("%d droplets for zoe, want 1", n)
+	}
+}

@@ -202,7 +202,7 @@ func (x *Runner) execute(ctx context.Context, r *Run) {
 			timeout = 5 * time.Minute
 		}
 		sctx, cancel := context.WithTimeout(ctx, timeout)
-		err := s.do(sctx, r)
+		err := x.attempt(sctx, r, s, log)
 		cancel()
 		if ctx.Err() != nil {
 			log.InfoContext(ctx, "run interrupted; it resumes at the next start", "step", r.Step)
@@ -222,6 +222,27 @@ func (x *Runner) execute(ctx context.Context, r *Run) {
 			return
 		}
 		x.report(r)
+	}
+}
+
+// attempt runs a step, and runs it again while it fails only because
+// something did not answer (DigitalOcean, the VM), until the step's deadline:
+// steps are safe to repeat, and a class provisioned the night before a lab
+// should not fail on one dropped request.
+func (x *Runner) attempt(ctx context.Context, r *Run, s step, log *slog.Logger) error {
+	for {
+		err := s.do(ctx, r)
+		if err == nil || ErrorCode(err) != EUNAVAILABLE || ctx.Err() != nil {
+			return err
+		}
+		log.WarnContext(ctx, "step will be retried", "step", r.Step, "title", s.title, "err", err)
+		t := time.NewTimer(x.cfg.PollInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
 	}
 }
 
