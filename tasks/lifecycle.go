@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -89,22 +88,6 @@ func (x *Runner) prepare(ctx context.Context, r *Run) error {
 		}
 	}
 	return nil
-}
-
-// dropletsOf returns the class's droplets that belong to name: those named
-// after it or carrying its student tag.
-func (x *Runner) dropletsOf(ctx context.Context, name string) ([]Droplet, error) {
-	all, err := x.classDroplets(ctx, time.Second)
-	if err != nil {
-		return nil, err
-	}
-	var out []Droplet
-	for _, d := range all {
-		if d.Name == x.fqdn(name) || slices.Contains(d.Tags, StudentTag(name)) {
-			out = append(out, d)
-		}
-	}
-	return out, nil
 }
 
 // createDroplet finds the droplet this run created before a crash, or
@@ -225,20 +208,6 @@ func (x *Runner) waitActive(ctx context.Context, r *Run) error {
 		r.Data["ipv4"], r.Data["ipv6"] = d.IPv4, d.IPv6
 		return true, x.save(r)
 	})
-}
-
-// droplet finds droplet id in the shared list; nil if it is not (yet) there.
-func (x *Runner) droplet(ctx context.Context, id int) (*Droplet, error) {
-	list, err := x.classDroplets(ctx, x.cfg.PollInterval)
-	if err != nil {
-		return nil, err
-	}
-	for i := range list {
-		if list[i].ID == id {
-			return &list[i], nil
-		}
-	}
-	return nil, nil
 }
 
 // pointDNS makes the name resolve to the new droplet before Caddy asks

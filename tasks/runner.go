@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net"
 	"strconv"
 	"sync"
 	"time"
@@ -66,22 +65,6 @@ type Runner struct {
 	listMu sync.Mutex
 	listAt time.Time
 	list   []Droplet
-}
-
-// classDroplets returns the class's droplets, listed at most maxAge ago.
-// Concurrent callers share one request.
-func (x *Runner) classDroplets(ctx context.Context, maxAge time.Duration) ([]Droplet, error) {
-	x.listMu.Lock()
-	defer x.listMu.Unlock()
-	if !x.listAt.IsZero() && time.Since(x.listAt) < maxAge {
-		return x.list, nil
-	}
-	list, err := x.d.Cloud.ListDroplets(ctx, x.cfg.Tag)
-	if err != nil {
-		return nil, err
-	}
-	x.list, x.listAt = list, time.Now()
-	return list, nil
 }
 
 // step is one resumable unit of a run. do must be safe to repeat: after a
@@ -317,27 +300,3 @@ func StudentTag(name string) string { return "cicf-student:" + name }
 
 // RunTag returns the tag of the droplet created by run id.
 func RunTag(id int64) string { return "cicf-run:" + strconv.FormatInt(id, 10) }
-
-// PushKey writes the student's current key, and the bot's, to the VM's
-// authorized_keys over the pinned session. It returns ENOTFOUND when the
-// student has no VM and EUNAVAILABLE when the VM does not answer.
-func (x *Runner) PushKey(ctx context.Context, name string) error {
-	s, err := x.d.Students.FindStudent(ctx, name)
-	if err != nil {
-		return err
-	}
-	vm, err := x.d.VMs.FindVM(ctx, name)
-	if err != nil {
-		return err
-	}
-	if vm.HostKey == "" || vm.IPv4 == "" || vm.Status != "active" {
-		return Errorf(EUNAVAILABLE, "%s's VM is not running with a pinned host key, so the key is saved and will be used at the next provision or reset.", name)
-	}
-	rem, err := x.d.SSH.Dial(ctx, net.JoinHostPort(vm.IPv4, strconv.Itoa(x.cfg.SSHPort)), x.cfg.SSHUser, vm.HostKey)
-	if err != nil {
-		return err
-	}
-	defer rem.Close()
-	keys := s.PublicKey + "\n" + x.d.SSH.PublicKey() + "\n"
-	return rem.Upload(ctx, "/home/"+x.cfg.SSHUser+"/.ssh/authorized_keys", 0o600, []byte(keys))
-}
