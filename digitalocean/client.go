@@ -43,10 +43,16 @@ const DefaultBaseURL = "https://api.digitalocean.com/"
 type Config struct {
 	Token   string // DIGITALOCEAN_TOKEN; never logged
 	BaseURL string // default DefaultBaseURL (DIGITALOCEAN_API_URL overrides it)
-	// Timeout bounds each method call, retries, budget waits and all pages
-	// included (default 20s); for PowerDroplet it bounds each request, and
-	// ActionTimeout the whole. A shorter deadline on the caller's ctx wins.
+	// Timeout bounds each attempt of a request on the network (default
+	// 20s). Waiting for a turn in the request budget is bounded only by the
+	// caller's ctx, so many runs queued behind the budget slow down rather
+	// than fail; PowerDroplet's wait for its action is bounded by
+	// ActionTimeout.
 	Timeout time.Duration
+	// CallTimeout bounds a whole method call: turns in the budget, attempts,
+	// retries and pages (default 5 minutes). A shorter deadline on the
+	// caller's ctx wins.
+	CallTimeout time.Duration
 	// MaxRetries is how often one request is retried (default 4; negative: never).
 	MaxRetries int
 	// PerPage is the page size for lists (default and maximum 200).
@@ -85,6 +91,7 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("base_url", c.BaseURL),
 		slog.Duration("timeout", c.Timeout),
+		slog.Duration("call_timeout", c.CallTimeout),
 		slog.Int("max_retries", c.MaxRetries),
 		slog.Int("rate_per_minute", c.RatePerMinute),
 		slog.Duration("rate_window", c.RateWindow),
@@ -94,8 +101,8 @@ func (c Config) LogValue() slog.Value {
 
 // Client talks to the DigitalOcean API. It is safe for concurrent use.
 type Client struct {
+	callTimeout   time.Duration
 	godo          *godo.Client
-	timeout       time.Duration
 	perPage       int
 	pollInterval  time.Duration
 	actionTimeout time.Duration
@@ -122,6 +129,9 @@ func New(cfg Config) *Client {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 20 * time.Second
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = 5 * time.Minute
 	}
 	switch {
 	case cfg.MaxRetries == 0:
@@ -157,14 +167,14 @@ func New(cfg Config) *Client {
 		cfg.ActionTimeout = 5 * time.Minute
 	}
 	rt := &retryTransport{
-		base: cfg.Transport, token: cfg.Token, maxRetries: cfg.MaxRetries,
+		base: cfg.Transport, token: cfg.Token, maxRetries: cfg.MaxRetries, attemptTimeout: cfg.Timeout,
 		pacer: newPacer(cfg.RatePerMinute, cfg.RateWindow),
 		now:   cfg.Now, sleep: cfg.Sleep, logger: cfg.Logger,
 	}
 	// godo's own retry stays off (RetryConfig.RetryMax 0); see retryTransport.
 	gc, err := godo.New(&http.Client{Transport: rt}, godo.SetBaseURL(cfg.BaseURL), godo.SetUserAgent("cicf-bot"))
 	c := &Client{
-		godo: gc, timeout: cfg.Timeout, perPage: cfg.PerPage,
+		godo: gc, callTimeout: cfg.CallTimeout, perPage: cfg.PerPage,
 		pollInterval: cfg.PollInterval, actionTimeout: cfg.ActionTimeout,
 		sleep: cfg.Sleep, logger: cfg.Logger,
 	}

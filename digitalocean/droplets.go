@@ -24,7 +24,7 @@ func (c *Client) ListDroplets(ctx context.Context, tag string) ([]tasks.Droplet,
 	if tag == "" {
 		return nil, errors.New("list droplets: empty tag")
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.callTimeout)
 	defer cancel()
 
 	ds, pages, err := allPages(ctx, c, op, func(ctx context.Context, opt *godo.ListOptions) ([]godo.Droplet, *godo.Response, error) {
@@ -49,7 +49,7 @@ func (c *Client) GetDroplet(ctx context.Context, id int) (*tasks.Droplet, error)
 	if c.err != nil {
 		return nil, fmt.Errorf("%s: %w", op, c.err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.callTimeout)
 	defer cancel()
 	d, _, err := c.godo.Droplets.Get(ctx, id)
 	if err != nil {
@@ -80,7 +80,7 @@ func (c *Client) CreateDroplet(ctx context.Context, req tasks.DropletCreate) (*t
 	if c.err != nil {
 		return nil, fmt.Errorf("%s: %w", op, c.err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.callTimeout)
 	defer cancel()
 	d, _, err := c.godo.Droplets.Create(ctx, &godo.DropletCreateRequest{
 		Name:       req.Name,
@@ -137,7 +137,7 @@ func (c *Client) DeleteDroplet(ctx context.Context, id int, tag string) error {
 	if tag == "" {
 		return fmt.Errorf("%s: empty tag", op)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.callTimeout)
 	defer cancel()
 	d, _, err := c.godo.Droplets.Get(ctx, id)
 	switch {

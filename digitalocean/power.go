@@ -58,7 +58,7 @@ func (c *Client) PowerDroplet(ctx context.Context, id int, on bool) error {
 }
 
 func (c *Client) startPower(ctx context.Context, id int, on bool) (*godo.Action, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.callTimeout)
 	defer cancel()
 	var a *godo.Action
 	var err error
@@ -98,7 +98,7 @@ func (c *Client) waitAction(ctx context.Context, op, what string, a *godo.Action
 }
 
 func (c *Client) getAction(ctx context.Context, id int) (*godo.Action, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.callTimeout)
 	defer cancel()
 	a, _, err := c.godo.Actions.Get(ctx, id)
 	return a, err

@@ -21,34 +21,56 @@ func (c *Client) ListRecords(ctx context.Context, domain, name string) ([]tasks.
 	if c.err != nil {
 		return nil, fmt.Errorf("%s: %w", op, c.err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.callTimeout)
 	defer cancel()
 	return c.records(ctx, op, domain, name, "")
 }
 
-// SetRecord makes rec (type A or AAAA, Name relative to domain, rec.ID
-// ignored) the only record of its type and name in domain: it updates an
-// existing one in place (the first that already matches, else the oldest),
-// deletes the others, and creates one only when there is none. A TTL of 0
-// keeps DigitalOcean's default. It returns EINVALID when DigitalOcean has no
-// such domain, an internal error for another type or a value DigitalOcean
+// SetRecords makes each of recs (type A or AAAA, Name relative to domain,
+// ID ignored) the only record of its type and name in domain, listing the
+// name's records once for all of them: it updates an existing record in
+// place (the first that already matches, else the oldest), deletes the
+// others, and creates one only when there is none. A TTL of 0 keeps
+// DigitalOcean's default. It returns EINVALID when DigitalOcean has no such
+// domain, an internal error for another type or a value DigitalOcean
 // refuses, and otherwise fails as the package doc says. A failure part-way
-// never leaves the name without a record once it had one; calling SetRecord
-// again finishes the job.
-func (c *Client) SetRecord(ctx context.Context, domain string, rec tasks.DNSRecord) error {
-	op := fmt.Sprintf("set DNS %s record %q in %q to %q", rec.Type, rec.Name, domain, rec.Data)
+// never leaves a name without a record once it had one; calling again
+// finishes the job.
+func (c *Client) SetRecords(ctx context.Context, domain, name string, recs []tasks.DNSRecord) error {
+	op := fmt.Sprintf("set DNS records %q in %q", name, domain)
 	if c.err != nil {
 		return fmt.Errorf("%s: %w", op, c.err)
 	}
-	if rec.Type != "A" && rec.Type != "AAAA" {
-		return fmt.Errorf("%s: only A and AAAA records are managed", op)
+	for _, rec := range recs {
+		if rec.Type != "A" && rec.Type != "AAAA" {
+			return fmt.Errorf("%s: only A and AAAA records are managed, not %q", op, rec.Type)
+		}
+		if rec.Name != name {
+			return fmt.Errorf("%s: record for %q", op, rec.Name)
+		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.callTimeout)
 	defer cancel()
-	existing, err := c.records(ctx, op, domain, rec.Name, rec.Type)
+	all, err := c.records(ctx, op, domain, name, "")
 	if err != nil {
 		return err
 	}
+	for _, rec := range recs {
+		var existing []tasks.DNSRecord
+		for _, r := range all {
+			if r.Type == rec.Type {
+				existing = append(existing, r)
+			}
+		}
+		if err := c.setRecord(ctx, fmt.Sprintf("%s: %s to %q", op, rec.Type, rec.Data), domain, rec, existing); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setRecord makes rec the only one of existing (its type and name).
+func (c *Client) setRecord(ctx context.Context, op, domain string, rec tasks.DNSRecord, existing []tasks.DNSRecord) error {
 	want := &godo.DomainRecordEditRequest{Type: rec.Type, Name: rec.Name, Data: rec.Data, TTL: rec.TTL}
 	if len(existing) == 0 {
 		created, _, err := c.godo.Domains.CreateRecord(ctx, domain, want)
@@ -93,7 +115,7 @@ func (c *Client) DeleteRecords(ctx context.Context, domain, name string) error {
 	if c.err != nil {
 		return fmt.Errorf("%s: %w", op, c.err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.callTimeout)
 	defer cancel()
 	existing, err := c.records(ctx, op, domain, name, "")
 	if err != nil {

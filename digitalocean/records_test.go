@@ -99,7 +99,7 @@ func TestSetRecord(t *testing.T) {
 				ids = append(ids, e.sim.AddRecord(domain, r))
 			}
 
-			if err := e.client.SetRecord(context.Background(), domain, tt.set); err != nil {
+			if err := e.client.SetRecords(context.Background(), domain, tt.set.Name, []tasks.DNSRecord{tt.set}); err != nil {
 				t.Fatalf("SetRecord(%+v) error: %v", tt.set, err)
 			}
 
@@ -176,8 +176,8 @@ func TestRecordsUnknownDomain(t *testing.T) {
 	ctx := context.Background()
 	calls := map[string]func() error{
 		"ListRecords": func() error { _, err := e.client.ListRecords(ctx, domain, "emma"); return err },
-		"SetRecord": func() error {
-			return e.client.SetRecord(ctx, domain, tasks.DNSRecord{Type: "A", Name: "emma", Data: "198.18.1.2"})
+		"SetRecords": func() error {
+			return e.client.SetRecords(ctx, domain, "emma", []tasks.DNSRecord{{Type: "A", Name: "emma", Data: "198.18.1.2"}})
 		},
 		"DeleteRecords": func() error { return e.client.DeleteRecords(ctx, domain, "emma") },
 	}
@@ -213,5 +213,32 @@ func TestSizes(t *testing.T) {
 	want := tasks.Size{Slug: "s-1vcpu-2gb", VCPUs: 1, MemoryMB: 2048, DiskGB: 50, PriceHourly: 0.01786, PriceMonthly: 12}
 	if i := slices.IndexFunc(got, func(s tasks.Size) bool { return s.Slug == want.Slug }); i < 0 || got[i] != want {
 		t.Errorf("Sizes() has %+v, want %+v", got, want)
+	}
+}
+
+// TestSetRecordsListsOnce checks that setting A and AAAA together costs one
+// listing: the request budget is what limits a class provisioned at once.
+func TestSetRecordsListsOnce(t *testing.T) {
+	e := MustEnv(t, digitalocean.Config{})
+	e.sim.AddDomain(domain)
+	before := e.sim.Requests()
+	err := e.client.SetRecords(context.Background(), domain, "emma", []tasks.DNSRecord{
+		{Type: "A", Name: "emma", Data: "198.18.1.2", TTL: 60},
+		{Type: "AAAA", Name: "emma", Data: "2001:db8::2", TTL: 60},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.sim.Requests() - before; got != 3 {
+		t.Errorf("SetRecords of A and AAAA took %d requests, want 3 (one list, two creates)", got)
+	}
+	var got []string
+	for _, r := range e.sim.Records(domain) {
+		if r.Type == "A" || r.Type == "AAAA" {
+			got = append(got, r.Type+" "+r.Name+" "+r.Data)
+		}
+	}
+	if want := "A emma 198.18.1.2,AAAA emma 2001:db8::2"; strings.Join(got, ",") != want {
+		t.Errorf("records = %v, want %s", got, want)
 	}
 }

@@ -34,10 +34,14 @@ type retryTransport struct {
 	base       http.RoundTripper
 	token      string
 	maxRetries int
-	pacer      *pacer
-	now        func() time.Time
-	sleep      func(ctx context.Context, d time.Duration) error
-	logger     *slog.Logger
+	// attemptTimeout bounds each attempt on the network, after its turn in
+	// the budget: waiting for a turn is bounded by the caller's deadline
+	// only, so a long queue of runs slows down rather than fails.
+	attemptTimeout time.Duration
+	pacer          *pacer
+	now            func() time.Time
+	sleep          func(ctx context.Context, d time.Duration) error
+	logger         *slog.Logger
 }
 
 // RoundTrip returns the first answer that is not worth retrying, the last
@@ -50,16 +54,23 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err := t.pacer.wait(ctx, t.now, t.sleep); err != nil {
 			return nil, err
 		}
-		r := req.Clone(ctx)
+		actx, cancel := context.WithTimeout(ctx, t.attemptTimeout)
+		r := req.Clone(actx)
 		r.Header.Set("Authorization", "Bearer "+t.token)
 		if attempt > 0 && req.GetBody != nil {
 			body, err := req.GetBody()
 			if err != nil {
+				cancel()
 				return nil, err
 			}
 			r.Body = body
 		}
 		resp, err := t.base.RoundTrip(r)
+		if err != nil {
+			cancel()
+		} else {
+			resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+		}
 		if until := t.pacer.observe(resp, t.now()); !until.IsZero() {
 			t.logger.DebugContext(ctx, "digitalocean: holding requests, the API asked to wait",
 				"status", resp.StatusCode, "until", until)
@@ -171,4 +182,16 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// cancelOnClose ends an attempt's context once its body has been read.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }

@@ -149,9 +149,9 @@ func TestListDropletsDeadline(t *testing.T) {
 			t.Errorf("%d requests, want 1", n)
 		}
 	})
-	t.Run("Config.Timeout", func(t *testing.T) {
+	t.Run("Config.CallTimeout", func(t *testing.T) {
 		e := MustEnv(t, digitalocean.Config{
-			Timeout: 5 * time.Second,
+			CallTimeout: 5 * time.Second,
 			Sleep: func(ctx context.Context, d time.Duration) error {
 				t.Errorf("slept %v with less than 5s left", d)
 				return nil
@@ -163,14 +163,16 @@ func TestListDropletsDeadline(t *testing.T) {
 		}
 	})
 	t.Run("hanging API", func(t *testing.T) {
-		e := MustEnv(t, digitalocean.Config{Timeout: 100 * time.Millisecond})
+		// Each attempt gives up after Timeout; a GET is tried again, up to
+		// MaxRetries, and then the call fails.
+		e := MustEnv(t, digitalocean.Config{Timeout: 100 * time.Millisecond, MaxRetries: 2})
 		e.sim.SetLatency(time.Minute)
 		_, err := e.client.ListDroplets(context.Background(), "cicf")
 		if tasks.ErrorCode(err) != tasks.EUNAVAILABLE || !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("ListDroplets error %v, want %s caused by context.DeadlineExceeded", err, tasks.EUNAVAILABLE)
 		}
-		if w := e.clock.Waits(); len(w) != 0 {
-			t.Errorf("waits = %v after the deadline passed, want none", w)
+		if w := e.clock.Waits(); len(w) != 2 {
+			t.Errorf("waits = %v, want 2 (one before each retry)", w)
 		}
 	})
 }

@@ -15,7 +15,7 @@ func (c *Client) Sizes(ctx context.Context) ([]tasks.Size, error) {
 	if c.err != nil {
 		return nil, fmt.Errorf("%s: %w", op, c.err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.callTimeout)
 	defer cancel()
 	ss, _, err := allPages(ctx, c, op, c.godo.Sizes.List)
 	if err != nil {

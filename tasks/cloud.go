@@ -52,9 +52,10 @@ type Cloud interface {
 	PowerDroplet(ctx context.Context, id int, on bool) error
 	// ListRecords returns the domain's A and AAAA records named name.
 	ListRecords(ctx context.Context, domain, name string) ([]DNSRecord, error)
-	// SetRecord creates the record or updates the existing one of the same
-	// type and name so that exactly one remains.
-	SetRecord(ctx context.Context, domain string, rec DNSRecord) error
+	// SetRecords makes each of recs (all named name) the only A or AAAA
+	// record of its type and name, updating or creating as needed, with one
+	// listing of the name's records for all of them.
+	SetRecords(ctx context.Context, domain, name string, recs []DNSRecord) error
 	// DeleteRecords deletes every A and AAAA record named name; nil if none.
 	DeleteRecords(ctx context.Context, domain, name string) error
 	// Sizes returns the sizes the account can use, with prices.

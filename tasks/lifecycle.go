@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -97,19 +98,9 @@ func (x *Runner) createDroplet(ctx context.Context, r *Run) error {
 	if r.Data["droplet_id"] != "" {
 		return nil
 	}
-	// Asked fresh, not from the shared list: this decides whether to create.
-	tagged, err := x.d.Cloud.ListDroplets(ctx, StudentTag(r.VM))
+	mine, err := x.runDroplets(ctx, r)
 	if err != nil {
 		return err
-	}
-	var mine []Droplet
-	for _, d := range tagged {
-		switch {
-		case slices.Contains(d.Tags, RunTag(r.ID)):
-			mine = append(mine, d)
-		case strconv.Itoa(d.ID) != r.Data["old_droplet_id"]:
-			return Errorf(ECONFLICT, "%s already has another droplet (%d), so this %s stopped rather than make a second one.", r.VM, d.ID, r.Kind)
-		}
 	}
 	var d *Droplet
 	if len(mine) > 0 {
@@ -126,7 +117,9 @@ func (x *Runner) createDroplet(ctx context.Context, r *Run) error {
 		if err != nil {
 			return err
 		}
-		r.Data["host_key"] = pub
+		// Saved before the request: if the bot dies before the answer, the
+		// resumed run knows a droplet may exist and what key it carries.
+		r.Data["host_key"], r.Data["create_sent"] = pub, "1"
 		if err := x.save(r); err != nil {
 			return err
 		}
@@ -152,6 +145,42 @@ func (x *Runner) createDroplet(ctx context.Context, r *Run) error {
 			CreatedAt: d.CreatedAt, HostKey: r.Data["host_key"], SeenAt: x.d.Now()})
 	}
 	return nil
+}
+
+// runDroplets returns the droplets this run created, from the shared list
+// of the class (runs that start together share one request). A droplet of
+// the student's that the run did not create stops it, rather than make a
+// second one. When a create request was sent before a crash, it waits a few
+// polls for the droplet to show: DigitalOcean's lists can lag a create.
+func (x *Runner) runDroplets(ctx context.Context, r *Run) ([]Droplet, error) {
+	settle := time.Time{}
+	if r.Data["create_sent"] != "" {
+		settle = time.Now().Add(6 * x.cfg.PollInterval)
+	}
+	maxAge := time.Second
+	for {
+		all, err := x.classDroplets(ctx, maxAge)
+		if err != nil {
+			return nil, err
+		}
+		var mine []Droplet
+		for _, d := range all {
+			switch {
+			case !slices.Contains(d.Tags, StudentTag(r.VM)):
+			case slices.Contains(d.Tags, RunTag(r.ID)):
+				mine = append(mine, d)
+			case strconv.Itoa(d.ID) != r.Data["old_droplet_id"]:
+				return nil, Errorf(ECONFLICT, "%s already has another droplet (%d), so this %s stopped rather than make a second one.", r.VM, d.ID, r.Kind)
+			}
+		}
+		if len(mine) > 0 || time.Now().After(settle) {
+			return mine, nil
+		}
+		maxAge = 0
+		if err := x.pause(ctx); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // render builds the VM's payload.
@@ -213,13 +242,12 @@ func (x *Runner) waitActive(ctx context.Context, r *Run) error {
 // pointDNS makes the name resolve to the new droplet before Caddy asks
 // Let's Encrypt for a certificate, and switches the VM record to it.
 func (x *Runner) pointDNS(ctx context.Context, r *Run) error {
-	if err := x.d.Cloud.SetRecord(ctx, x.cfg.Domain, DNSRecord{Type: "A", Name: r.VM, Data: r.Data["ipv4"], TTL: x.cfg.DNSTTL}); err != nil {
-		return err
-	}
+	recs := []DNSRecord{{Type: "A", Name: r.VM, Data: r.Data["ipv4"], TTL: x.cfg.DNSTTL}}
 	if r.Data["ipv6"] != "" {
-		if err := x.d.Cloud.SetRecord(ctx, x.cfg.Domain, DNSRecord{Type: "AAAA", Name: r.VM, Data: r.Data["ipv6"], TTL: x.cfg.DNSTTL}); err != nil {
-			return err
-		}
+		recs = append(recs, DNSRecord{Type: "AAAA", Name: r.VM, Data: r.Data["ipv6"], TTL: x.cfg.DNSTTL})
+	}
+	if err := x.d.Cloud.SetRecords(ctx, x.cfg.Domain, r.VM, recs); err != nil {
+		return err
 	}
 	vm, err := x.d.VMs.FindVM(ctx, r.VM)
 	if ErrorCode(err) == ENOTFOUND {
@@ -228,9 +256,13 @@ func (x *Runner) pointDNS(ctx context.Context, r *Run) error {
 	if err != nil {
 		return err
 	}
-	d, err := x.d.Cloud.GetDroplet(ctx, dataInt(r, "droplet_id"))
+	// The shared list saw the droplet active moments ago (waitActive).
+	d, err := x.droplet(ctx, dataInt(r, "droplet_id"))
 	if err != nil {
 		return err
+	}
+	if d == nil {
+		return Errorf(EUNAVAILABLE, "Droplet %s vanished from DigitalOcean's list.", r.Data["droplet_id"])
 	}
 	vm.DropletID, vm.Status, vm.IPv4, vm.IPv6 = d.ID, d.Status, d.IPv4, d.IPv6
 	vm.Region, vm.Size, vm.CreatedAt, vm.SeenAt = d.Region, d.Size, d.CreatedAt, x.d.Now()

@@ -219,12 +219,8 @@ func (x *Runner) attempt(ctx context.Context, r *Run, s step, log *slog.Logger) 
 			return err
 		}
 		log.WarnContext(ctx, "step will be retried", "step", r.Step, "title", s.title, "err", err)
-		t := time.NewTimer(x.cfg.PollInterval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if x.pause(ctx) != nil {
 			return err
-		case <-t.C:
 		}
 	}
 }
@@ -277,13 +273,22 @@ func (x *Runner) poll(ctx context.Context, what string, check func() (bool, erro
 		if err != nil || done {
 			return err
 		}
-		t := time.NewTimer(x.cfg.PollInterval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if x.pause(ctx) != nil {
 			return Errorf(EUNAVAILABLE, "Gave up waiting: %s.", what)
-		case <-t.C:
 		}
+	}
+}
+
+// pause waits one PollInterval, or less if ctx ends (then it returns
+// EUNAVAILABLE).
+func (x *Runner) pause(ctx context.Context) error {
+	t := time.NewTimer(x.cfg.PollInterval)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return Errorf(EUNAVAILABLE, "Timed out.")
+	case <-t.C:
+		return nil
 	}
 }
 
