@@ -51,6 +51,11 @@ func Open(ctx context.Context, path string, now func() time.Time) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
+	// A few connections, all kept: writers take turns anyway (immediate
+	// transactions), and each new connection grows SQLite's own allocator,
+	// which does not give memory back.
+	sdb.SetMaxOpenConns(4)
+	sdb.SetMaxIdleConns(4)
 	db := &DB{db: sdb, now: now}
 	if err := db.migrate(ctx); err != nil {
 		sdb.Close()

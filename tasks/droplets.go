@@ -9,17 +9,7 @@ import (
 // classDroplets returns the class's droplets, listed at most maxAge ago.
 // Concurrent callers share one request.
 func (x *Runner) classDroplets(ctx context.Context, maxAge time.Duration) ([]Droplet, error) {
-	x.listMu.Lock()
-	defer x.listMu.Unlock()
-	if !x.listAt.IsZero() && time.Since(x.listAt) < maxAge {
-		return x.list, nil
-	}
-	list, err := x.d.Cloud.ListDroplets(ctx, x.cfg.Tag)
-	if err != nil {
-		return nil, err
-	}
-	x.list, x.listAt = list, time.Now()
-	return list, nil
+	return x.d.Droplets.List(ctx, x.cfg.Tag, maxAge)
 }
 
 // dropletsOf returns the class's droplets that belong to name: those named

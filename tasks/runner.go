@@ -43,6 +43,10 @@ type RunnerDeps struct {
 	SSH      RemoteDialer
 	Prober   Prober
 	Progress ProgressReporter
+	// Droplets shares the class's droplet list among runs (and with the
+	// status commands, when the same cache serves them); nil: a cache of the
+	// runner's own in front of Cloud.
+	Droplets *DropletCache
 	Now      func() time.Time
 	Logger   *slog.Logger
 }
@@ -59,12 +63,6 @@ type Runner struct {
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	active map[int64]bool // runs executing in this process
-
-	// One list of the class's droplets serves every run that waits, so
-	// forty booting VMs cost one API call per poll, not forty.
-	listMu sync.Mutex
-	listAt time.Time
-	list   []Droplet
 }
 
 // step is one resumable unit of a run. do must be safe to repeat: after a
@@ -103,6 +101,9 @@ func NewRunner(cfg RunnerConfig, d RunnerDeps) *Runner {
 	}
 	if cfg.ScanPorts == nil {
 		cfg.ScanPorts = CommonPorts
+	}
+	if d.Droplets == nil {
+		d.Droplets = NewDropletCache(d.Cloud)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Runner{cfg: cfg, d: d, ctx: ctx, cancel: cancel, active: map[int64]bool{}}

@@ -118,12 +118,15 @@ func (m *Main) build(ctx context.Context, p parts, extraInstructors ...string) (
 	for _, id := range append(m.Config.Instructors, extraInstructors...) {
 		instructors[id] = true
 	}
+	// One list of the class's droplets, shared by waiting runs and by status
+	// commands that arrive together (a status may be two seconds old).
+	droplets := tasks.NewDropletCache(p.cloud)
 	runner := tasks.NewRunner(tasks.RunnerConfig{
 		Domain: m.Config.Domain, Region: m.Config.Region, Size: m.Config.Size, Image: m.Config.Image, Tag: m.Config.Tag,
 		PollInterval: m.Config.PollInterval.Duration,
 	}, tasks.RunnerDeps{
 		Runs: runs, VMs: vms, Students: students, Cloud: p.cloud, SSH: p.ssh, Prober: p.prober,
-		Progress: p.progress, Now: m.Now, Logger: m.Logger,
+		Progress: p.progress, Droplets: droplets, Now: m.Now, Logger: m.Logger,
 	})
 	// Runs stop before the store closes (closers run in reverse).
 	m.closers = append(m.closers, func() error { runner.Close(); return nil })
@@ -135,7 +138,7 @@ func (m *Main) build(ctx context.Context, p parts, extraInstructors ...string) (
 	router := handlers.NewRouter(handlers.RouterDeps{
 		Directory: &tasks.Directory{Instructors: instructors, Students: students},
 		Fleet: &tasks.Fleet{
-			Students: students, VMs: vms, Droplets: p.cloud,
+			Students: students, VMs: vms, Droplets: droplets.Lister(2 * time.Second),
 			Tag: m.Config.Tag, Domain: m.Config.Domain, Now: m.Now, Logger: m.Logger,
 		},
 		Students: students, Audit: store.NewAuditLog(db), Runner: runner, Runs: runs, Cloud: p.cloud,
