@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -141,9 +142,25 @@ func (p *SlackProgress) send(ctx context.Context, r tasks.Run) error {
 		p.mu.Lock()
 		p.msgs[r.ID] = msgRef{channel: ch, ts: ts}
 		p.mu.Unlock()
+		return p.notifyStudent(ctx, r)
+	}
+	if _, _, _, err := p.api.UpdateMessageContext(ctx, m.channel, m.ts, opts...); err != nil {
+		return err
+	}
+	return p.notifyStudent(ctx, r)
+}
+
+// notifyStudent tells a student whose VM someone else reset what changed
+// and which host key to accept.
+func (p *SlackProgress) notifyStudent(ctx context.Context, r tasks.Run) error {
+	to := r.Data["notify"]
+	if r.State != tasks.RunDone || to == "" {
 		return nil
 	}
-	_, _, _, err := p.api.UpdateMessageContext(ctx, m.channel, m.ts, opts...)
+	text := fmt.Sprintf("Your VM `%s.%s` was reset by %s: a fresh VM with your current SSH key and an empty home directory.%s",
+		r.VM, p.domain, who(r.RequestedBy), doneNote(r, p.domain))
+	blocks, fallback := RenderBlocks(Textf("%s", text))
+	_, _, err := p.api.PostMessageContext(ctx, to, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
 	return err
 }
 

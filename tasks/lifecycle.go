@@ -63,6 +63,10 @@ func (x *Runner) prepare(ctx context.Context, r *Run) error {
 		if s.PublicKey == "" {
 			return Errorf(EINVALID, "%s has no SSH public key yet, so nobody could log in. Add one first: `/cicf key %s PUBKEY`.", r.VM, r.VM)
 		}
+		if r.Kind == RunReset && s.SlackID != r.RequestedBy {
+			// The student must learn the new host key from the bot, not TOFU.
+			r.Data["notify"] = s.SlackID
+		}
 	}
 	existing, err := x.dropletsOf(ctx, r.VM)
 	if err != nil {
