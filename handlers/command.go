@@ -14,9 +14,6 @@ type Command struct {
 	Usages   []Usage  // one per role that may use the verb
 	Help     string   // a paragraph for /cicf help VERB
 	Examples []string // full command lines, e.g. "/cicf status emma"
-	// Redact lists argument positions (0-based, after the verb) never written
-	// to the audit log; -1 redacts everything.
-	Redact []int
 	Hidden bool // left out of /cicf help
 	Run    func(ctx context.Context, req *Request) (*Reply, error)
 }

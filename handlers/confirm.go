@@ -89,6 +89,14 @@ func (r *Router) confirm(ctx context.Context, userID, id string) (*Reply, error)
 	if err != nil {
 		return nil, err
 	}
+	// Roles can change within an offer's life (a roster removal).
+	caller, err := r.dir.Identify(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if caller.Role == tasks.RoleNone {
+		return nil, tasks.Errorf(tasks.EFORBIDDEN, "You are no longer on the class roster, so this was not done.")
+	}
 	return of.run(ctx)
 }
 

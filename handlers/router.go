@@ -121,7 +121,7 @@ func (r *Router) handle(ctx context.Context, userID, text string, entry *tasks.A
 		}
 		return nil, tasks.Errorf(tasks.EINVALID, "%s Type `/cicf help` for the list.", msg)
 	}
-	entry.Args = redactArgs(cmd, toks)
+	entry.Args = redactArgs(toks)
 	if _, allowed := cmd.usageFor(caller.Role); !allowed {
 		return nil, r.forbidden(caller, cmd)
 	}
@@ -151,20 +151,23 @@ func (r *Router) askInstructor() string {
 }
 
 // redactArgs renders the arguments for the audit log without secrets or key
-// material.
-func redactArgs(cmd *Command, toks []Token) string {
+// material: public key blobs become "[key]", and from anything that looks
+// like a private key (pasted by mistake) on, every word is dropped.
+func redactArgs(toks []Token) string {
 	parts := make([]string, 0, len(toks))
-	for i, t := range toks {
+	private := false
+	for _, t := range toks {
 		s := t.Text
 		if t.UserID != "" {
 			s = "<@" + t.UserID + ">"
 		}
-		for _, p := range cmd.Redact {
-			if p == -1 || p == i {
-				s = "[redacted]"
-			}
+		if strings.Contains(strings.ToUpper(s), "PRIVATE") || strings.HasPrefix(s, "-----") || strings.HasPrefix(s, "b3BlbnNzaC1rZXkt") {
+			private = true
 		}
-		if strings.HasPrefix(s, "AAAA") && len(s) > 40 {
+		switch {
+		case private:
+			s = "[redacted]"
+		case strings.HasPrefix(s, "AAAA") && len(s) > 40:
 			s = "[key]"
 		}
 		parts = append(parts, s)

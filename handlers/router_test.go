@@ -149,3 +149,23 @@ func TestAuditRecordsEveryCommandWithoutKeys(t *testing.T) {
 		t.Errorf("audit args = %q, want the key redacted and the user ID kept", a)
 	}
 }
+
+func TestAuditNeverHoldsAPastedPrivateKey(t *testing.T) {
+	env := newTestEnv(t)
+	env.run(t, instructorID, "roster add zoe U0ZOE0001")
+	pasted := "-----BEGIN OPENSSH PRIVATE KEY----- b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW QyNTUxOQAAACDx8Y6s -----END OPENSSH PRIVATE KEY-----"
+	env.mustRun(t, instructorID, "key zoe "+pasted, "*private* key")
+	env.mustRun(t, instructorID, "key zoe b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ", "not an SSH public key")
+	entries, err := env.audit.ListAudit(context.Background(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.Contains(e.Args, "b3BlbnNz") || strings.Contains(e.Args, "QyNTUxOQ") {
+			t.Errorf("audit %s %q holds private key material", e.Verb, e.Args)
+		}
+	}
+	if got := entries[1].Args; !strings.HasPrefix(got, "zoe [redacted]") {
+		t.Errorf("audit args = %q, want the name kept and the rest redacted", got)
+	}
+}

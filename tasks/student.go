@@ -13,6 +13,9 @@ import (
 // nameRE is a DNS label short enough to leave room for the class domain.
 var nameRE = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,29}[a-z0-9])?$`)
 
+// keyCommentRE is what a key comment may hold; deploy.Validate accepts it.
+var keyCommentRE = regexp.MustCompile(`^[A-Za-z0-9 @._+:,()/=#-]{1,100}$`)
+
 // slackIDRE matches Slack user IDs (U… or W… for Enterprise Grid).
 var slackIDRE = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
 
@@ -88,7 +91,9 @@ func NormalizePublicKey(key string) (string, error) {
 		return "", Errorf(EINVALID, "That is more than one SSH public key. Paste just one line from `~/.ssh/id_ed25519.pub`.")
 	}
 	out := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk)))
-	if comment != "" && isPrintable(comment) {
+	// The comment is cosmetic; keep it only if it is plain enough to travel
+	// into user-data and authorized_keys unquoted (deploy checks the same).
+	if keyCommentRE.MatchString(comment) {
 		out += " " + comment
 	}
 	return out, nil
@@ -117,15 +122,6 @@ func (s *Student) Validate() error {
 		s.PublicKey = k
 	}
 	return nil
-}
-
-func isPrintable(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // clip shortens s for quoting it back to a person.
