@@ -14,8 +14,8 @@ type Command struct {
 	Usages   []Usage  // one per role that may use the verb
 	Help     string   // a paragraph for /cicf help VERB
 	Examples []string // full command lines, e.g. "/cicf status emma"
-	Hidden bool // left out of /cicf help
-	Run    func(ctx context.Context, req *Request) (*Reply, error)
+	Hidden   bool     // left out of /cicf help
+	Run      func(ctx context.Context, req *Request) (*Reply, error)
 }
 
 // Usage is how one role calls a verb.
