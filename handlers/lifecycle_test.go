@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cicf/cicf-bot/internal/dosim"
 	"github.com/cicf/cicf-bot/tasks"
 )
 
@@ -166,5 +167,24 @@ func TestProvisionSurvivesDigitalOceanHiccups(t *testing.T) {
 	}
 	if n := countDroplets(env, "zoe.cicf.cloud"); n != 1 {
 		t.Errorf("%d droplets for zoe, want 1", n)
+	}
+}
+
+func TestResetAfterAHalfDoneResetLeavesOneDroplet(t *testing.T) {
+	env := classEnv(t)
+	env.mustRun(t, instructorID, "roster add zoe U0ZOE0001 "+newPublicKey(t, "z"), "Added")
+	env.mustRun(t, instructorID, "provision zoe", "Provisioning")
+	if r := env.lastRun(t, "zoe"); r.State != tasks.RunDone {
+		t.Fatalf("provision: %s", r.Error)
+	}
+	// What a reset that failed after creating its droplet leaves behind.
+	env.sim.AddDroplet(dosim.DropletSpec{Name: "zoe.cicf.cloud", Tags: []string{"cicf", tasks.StudentTag("zoe"), tasks.RunTag(99)}, IPv4: "198.18.2.99"})
+	id := offerID(t, env.run(t, instructorID, "reset zoe"))
+	env.mustRun(t, instructorID, "confirm "+id, "Resetting")
+	if r := env.lastRun(t, "zoe"); r.State != tasks.RunDone {
+		t.Fatalf("reset ended %s: %s", r.State, r.Error)
+	}
+	if n := countDroplets(env, "zoe.cicf.cloud"); n != 1 {
+		t.Errorf("%d droplets for zoe after the reset, want 1", n)
 	}
 }

@@ -41,3 +41,61 @@ func (x *Runner) droplet(ctx context.Context, id int) (*Droplet, error) {
 	}
 	return nil, nil
 }
+
+// runDroplets returns the droplets this run created, from the shared list
+// of the class (runs that start together share one request). For a
+// provision, a droplet of the student's that the run did not create stops
+// it, rather than make a
+// second one. When a create request was sent before a crash, it waits a few
+// polls for the droplet to show: DigitalOcean's lists can lag a create.
+func (x *Runner) runDroplets(ctx context.Context, r *Run) ([]Droplet, error) {
+	settle := time.Time{}
+	if r.Data["create_sent"] != "" {
+		settle = time.Now().Add(6 * x.cfg.PollInterval)
+	}
+	maxAge := time.Second
+	for {
+		all, err := x.classDroplets(ctx, maxAge)
+		if err != nil {
+			return nil, err
+		}
+		var mine []Droplet
+		for _, d := range all {
+			switch {
+			case !slices.Contains(d.Tags, StudentTag(r.VM)):
+			case slices.Contains(d.Tags, RunTag(r.ID)):
+				mine = append(mine, d)
+			case r.Kind == RunProvision:
+				// A reset replaces the student's droplets (deleteOld); a
+				// provision must not add a second one.
+				return nil, Errorf(ECONFLICT, "%s already has another droplet (%d), so this %s stopped rather than make a second one.", r.VM, d.ID, r.Kind)
+			}
+		}
+		if len(mine) > 0 || time.Now().After(settle) {
+			return mine, nil
+		}
+		maxAge = 0
+		if err := x.pause(ctx); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// deleteExtras deletes droplets carrying this run's tag other than keep: a
+// create whose answer was lost, and that DigitalOcean listed only after the
+// run had created again. Never two droplets for one student, and no orphan.
+func (x *Runner) deleteExtras(ctx context.Context, r *Run, keep int) error {
+	list, err := x.classDroplets(ctx, x.cfg.PollInterval)
+	if err != nil {
+		return err
+	}
+	for _, d := range list {
+		if d.ID != keep && slices.Contains(d.Tags, RunTag(r.ID)) {
+			x.d.Logger.WarnContext(ctx, "deleting a duplicate droplet of a lost create", "run_id", r.ID, "droplet_id", d.ID)
+			if err := x.d.Cloud.DeleteDroplet(ctx, d.ID, x.cfg.Tag); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

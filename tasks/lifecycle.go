@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -81,7 +80,6 @@ func (x *Runner) prepare(ctx context.Context, r *Run) error {
 		if len(existing) == 0 {
 			return Errorf(EINVALID, "%s has no VM to reset. Use `/cicf provision %s`.", r.VM, r.VM)
 		}
-		r.Data["old_droplet_id"] = strconv.Itoa(existing[0].ID)
 	case RunPowerOn, RunPowerOff:
 		if len(existing) == 0 {
 			return Errorf(EINVALID, "%s has no VM to power. Use `/cicf provision %s`.", r.VM, r.VM)
@@ -151,42 +149,6 @@ func (x *Runner) createDroplet(ctx context.Context, r *Run) error {
 	return nil
 }
 
-// runDroplets returns the droplets this run created, from the shared list
-// of the class (runs that start together share one request). A droplet of
-// the student's that the run did not create stops it, rather than make a
-// second one. When a create request was sent before a crash, it waits a few
-// polls for the droplet to show: DigitalOcean's lists can lag a create.
-func (x *Runner) runDroplets(ctx context.Context, r *Run) ([]Droplet, error) {
-	settle := time.Time{}
-	if r.Data["create_sent"] != "" {
-		settle = time.Now().Add(6 * x.cfg.PollInterval)
-	}
-	maxAge := time.Second
-	for {
-		all, err := x.classDroplets(ctx, maxAge)
-		if err != nil {
-			return nil, err
-		}
-		var mine []Droplet
-		for _, d := range all {
-			switch {
-			case !slices.Contains(d.Tags, StudentTag(r.VM)):
-			case slices.Contains(d.Tags, RunTag(r.ID)):
-				mine = append(mine, d)
-			case strconv.Itoa(d.ID) != r.Data["old_droplet_id"]:
-				return nil, Errorf(ECONFLICT, "%s already has another droplet (%d), so this %s stopped rather than make a second one.", r.VM, d.ID, r.Kind)
-			}
-		}
-		if len(mine) > 0 || time.Now().After(settle) {
-			return mine, nil
-		}
-		maxAge = 0
-		if err := x.pause(ctx); err != nil {
-			return nil, err
-		}
-	}
-}
-
 // render builds the VM's payload.
 func (x *Runner) render(s *Student, hostPriv, hostPub string) (*deploy.Payload, error) {
 	return renderPayload(s, x.fqdn(s.Name), x.d.SSH.PublicKey(), hostPriv, hostPub)
@@ -239,6 +201,9 @@ func (x *Runner) waitActive(ctx context.Context, r *Run) error {
 			return false, nil
 		}
 		r.Data["ipv4"], r.Data["ipv6"] = d.IPv4, d.IPv6
+		if err := x.deleteExtras(ctx, r, id); err != nil {
+			return false, err
+		}
 		return true, x.save(r)
 	})
 }
@@ -278,7 +243,21 @@ func (x *Runner) pointDNS(ctx context.Context, r *Run) error {
 }
 
 func (x *Runner) deleteOld(ctx context.Context, r *Run) error {
-	return x.d.Cloud.DeleteDroplet(ctx, dataInt(r, "old_droplet_id"), x.cfg.Tag)
+	// Asked afresh: every droplet of the student but this run's goes, also
+	// one a half-done earlier reset left.
+	all, err := x.classDroplets(ctx, 0)
+	if err != nil {
+		return err
+	}
+	keep := dataInt(r, "droplet_id")
+	for _, d := range all {
+		if d.ID != keep && (d.Name == x.fqdn(r.VM) || slices.Contains(d.Tags, StudentTag(r.VM))) {
+			if err := x.d.Cloud.DeleteDroplet(ctx, d.ID, x.cfg.Tag); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (x *Runner) deleteDNS(ctx context.Context, r *Run) error {

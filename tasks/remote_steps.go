@@ -9,6 +9,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	"github.com/cicf/cicf-bot/deploy"
 )
@@ -56,8 +59,12 @@ func (x *Runner) waitSSH(ctx context.Context, r *Run) error {
 	}
 	defer rem.Close()
 	out, err := rem.Run(ctx, cmdCloudInitWait)
+	if _, ran := errors.AsType[*ssh.ExitError](err); ran {
+		// It answered, with an error: waiting longer will not help.
+		return Errorf(ECONFLICT, "cloud-init failed on %s (%s). Look at /var/log/cloud-init-output.log there, then reset the VM.", r.VM, firstLine(string(out)))
+	}
 	if err != nil {
-		return Errorf(EUNAVAILABLE, "cloud-init did not finish cleanly on %s (%s). Look at /var/log/cloud-init-output.log there.", r.VM, firstLine(err.Error()))
+		return Errorf(EUNAVAILABLE, "cloud-init did not finish on %s (%s).", r.VM, firstLine(err.Error()))
 	}
 	if !strings.Contains(string(out), "done") {
 		return Errorf(EUNAVAILABLE, "cloud-init reports %q on %s.", strings.TrimSpace(string(out)), r.VM)
@@ -208,9 +215,11 @@ func (x *Runner) verify(ctx context.Context, r *Run) error {
 	if err != nil {
 		return Errorf(EUNAVAILABLE, "https://%s did not ask for a password in time (last: %s).", fqdn, firstLine(last))
 	}
-	open, err := x.d.Prober.OpenPorts(ctx, ip, x.cfg.ScanPorts, 0)
+	// ufw drops rather than refuses: without a per-port timeout a closed
+	// port waits for the kernel's connect timeout.
+	open, err := x.d.Prober.OpenPorts(ctx, ip, x.cfg.ScanPorts, 3*time.Second)
 	if err != nil {
-		return err
+		return Errorf(EUNAVAILABLE, "The port check of %s did not finish (%s).", fqdn, firstLine(err.Error()))
 	}
 	var extra []string
 	for _, p := range open {
