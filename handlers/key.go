@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -56,8 +57,12 @@ func (r *Router) key(ctx context.Context, req *Request) (*Reply, error) {
 		msg += fmt.Sprintf(" It is now the key that logs in to `%s`.", r.fleet.FQDN(updated.Name))
 	case tasks.ErrorCode(err) == tasks.ENOTFOUND:
 		msg += " It will be used when the VM is created."
+	case errors.Is(err, tasks.ErrHostKeyMismatch):
+		r.logger.WarnContext(ctx, "host key mismatch while pushing a key", "vm", updated.Name, "err", err)
+		msg += fmt.Sprintf(" It was *not* put on the VM: `%s` presented a different SSH host key than the pinned one (REMOTE HOST IDENTIFICATION HAS CHANGED). An instructor should look before anyone logs in; `/cicf reset %s` makes a fresh VM.", r.fleet.FQDN(updated.Name), updated.Name)
 	case tasks.ErrorCode(err) == tasks.EINTERNAL:
-		return nil, err
+		rep := Error(ctx, r.logger, err)
+		return Textf("%s It could not be put on the VM: %s", msg, rep.Sections[0].Text), nil
 	default:
 		msg += " " + tasks.ErrorMessage(err)
 	}

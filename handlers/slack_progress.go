@@ -139,13 +139,20 @@ func (p *SlackProgress) send(ctx context.Context, r tasks.Run) error {
 		if err != nil {
 			return err
 		}
-		p.mu.Lock()
-		p.msgs[r.ID] = msgRef{channel: ch, ts: ts}
-		p.mu.Unlock()
+		if r.State == tasks.RunRunning {
+			p.mu.Lock()
+			p.msgs[r.ID] = msgRef{channel: ch, ts: ts}
+			p.mu.Unlock()
+		}
 		return p.notifyStudent(ctx, r)
 	}
 	if _, _, _, err := p.api.UpdateMessageContext(ctx, m.channel, m.ts, opts...); err != nil {
 		return err
+	}
+	if r.State != tasks.RunRunning {
+		p.mu.Lock()
+		delete(p.msgs, r.ID) // finished: the message will not change again
+		p.mu.Unlock()
 	}
 	return p.notifyStudent(ctx, r)
 }

@@ -45,8 +45,7 @@ func (x *Runner) droplet(ctx context.Context, id int) (*Droplet, error) {
 // runDroplets returns the droplets this run created, from the shared list
 // of the class (runs that start together share one request). For a
 // provision, a droplet of the student's that the run did not create stops
-// it, rather than make a
-// second one. When a create request was sent before a crash, it waits a few
+// it, rather than make a second one. When a create request was sent before a crash, it waits a few
 // polls for the droplet to show: DigitalOcean's lists can lag a create.
 func (x *Runner) runDroplets(ctx context.Context, r *Run) ([]Droplet, error) {
 	settle := time.Time{}

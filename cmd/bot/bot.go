@@ -77,7 +77,7 @@ func (m *Main) Run(ctx context.Context) error {
 	case "serve":
 		return m.serve(ctx)
 	case "console":
-		return m.console(ctx, m.Config.DOAPIURL)
+		return m.console(ctx)
 	case "demo":
 		return m.demo(ctx)
 	}
@@ -169,6 +169,13 @@ func (m *Main) serve(ctx context.Context) error {
 		Logger:   m.Logger,
 	}
 	progress := handlers.NewSlackProgress(handlers.NewSlackAPI(slackCfg), m.Config.Domain, m.Logger)
+	// The progress sender starts before the runner and, closers running in
+	// reverse, stops after it: updates of runs stopping at shutdown still go.
+	pctx, stopProgress := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); progress.Run(pctx) }()
+	m.closers = append(m.closers, func() error { stopProgress(); <-done; return nil })
+
 	p, err := m.realParts(progress)
 	if err != nil {
 		return err
@@ -178,18 +185,12 @@ func (m *Main) serve(ctx context.Context) error {
 		return err
 	}
 	m.Logger.InfoContext(ctx, "starting", "version", version, "db", m.Config.DB, "instructors", len(m.Config.Instructors))
-	// The progress sender outlives the front end until the runs have stopped.
-	pctx, stopProgress := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() { defer close(done); progress.Run(pctx) }()
-	m.closers = append(m.closers, func() error { stopProgress(); <-done; return nil })
-
 	err = handlers.NewSlackBot(slackCfg, router).Run(ctx)
 	m.Logger.InfoContext(ctx, "stopped")
 	return err
 }
 
-func (m *Main) console(ctx context.Context, _ string) error {
+func (m *Main) console(ctx context.Context) error {
 	p, err := m.realParts(&handlers.ConsoleProgress{Out: m.Stdout, Domain: m.Config.Domain})
 	if err != nil {
 		return err
