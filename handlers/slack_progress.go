@@ -19,6 +19,7 @@ import (
 // channel, as Slack asks; a 429 waits for its Retry-After.
 type SlackProgress struct {
 	api    *slack.Client
+	runs   runMessages
 	logger *slog.Logger
 	domain string
 
@@ -31,10 +32,17 @@ type SlackProgress struct {
 
 var _ tasks.ProgressReporter = (*SlackProgress)(nil)
 
-// NewSlackProgress returns a reporter posting through api; Run sends.
-func NewSlackProgress(api *slack.Client, domain string, logger *slog.Logger) *SlackProgress {
+// runMessages records where a run's message is, so that a resumed run
+// edits it rather than posting a new one (tasks.RunService does).
+type runMessages interface {
+	SetRunMessage(ctx context.Context, id int64, channel, ts string) error
+}
+
+// NewSlackProgress returns a reporter posting through api and recording its
+// messages in runs; Run sends.
+func NewSlackProgress(api *slack.Client, domain string, runs runMessages, logger *slog.Logger) *SlackProgress {
 	return &SlackProgress{
-		api: api, logger: logger, domain: domain,
+		api: api, runs: runs, logger: logger, domain: domain,
 		pending: map[int64]tasks.Run{}, msgs: map[int64]msgRef{}, next: map[string]time.Time{},
 		wake: make(chan struct{}, 1),
 	}
@@ -132,6 +140,10 @@ func (p *SlackProgress) send(ctx context.Context, r tasks.Run) error {
 	p.mu.Lock()
 	m, ok := p.msgs[r.ID]
 	p.mu.Unlock()
+	if !ok && r.MessageTS != "" {
+		// A run resumed after a restart: its message is in the store.
+		m, ok = msgRef{channel: r.Channel, ts: r.MessageTS}, true
+	}
 	if !ok {
 		// Posting to a user ID opens the bot's DM with them; Slack answers
 		// with the DM's channel ID, which chat.update needs.
@@ -143,17 +155,22 @@ func (p *SlackProgress) send(ctx context.Context, r tasks.Run) error {
 			p.mu.Lock()
 			p.msgs[r.ID] = msgRef{channel: ch, ts: ts}
 			p.mu.Unlock()
+			if err := p.runs.SetRunMessage(ctx, r.ID, ch, ts); err != nil {
+				p.logger.WarnContext(ctx, "record progress message", "run_id", r.ID, "err", err)
+			}
 		}
 		return p.notifyStudent(ctx, r)
 	}
 	if _, _, _, err := p.api.UpdateMessageContext(ctx, m.channel, m.ts, opts...); err != nil {
 		return err
 	}
-	if r.State != tasks.RunRunning {
-		p.mu.Lock()
+	p.mu.Lock()
+	if r.State == tasks.RunRunning {
+		p.msgs[r.ID] = m
+	} else {
 		delete(p.msgs, r.ID) // finished: the message will not change again
-		p.mu.Unlock()
 	}
+	p.mu.Unlock()
 	return p.notifyStudent(ctx, r)
 }
 

@@ -3,12 +3,14 @@ package handlers_test
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cicf/cicf-bot/handlers"
 	"github.com/cicf/cicf-bot/internal/slacksim"
+	"github.com/cicf/cicf-bot/store"
 	"github.com/cicf/cicf-bot/tasks"
 )
 
@@ -17,7 +19,7 @@ func TestSlackProgressPostsThenEditsAndSurvives429(t *testing.T) {
 	defer sim.Close()
 	logger := testWriter{t}
 	api := handlers.NewSlackAPI(handlers.SlackConfig{BotToken: "xoxb-test", AppToken: "xapp-test", APIURL: sim.APIURL()})
-	p := handlers.NewSlackProgress(api, "cicf.cloud", slogFor(logger))
+	p := handlers.NewSlackProgress(api, "cicf.cloud", progressRuns(t), slogFor(logger))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); p.Run(ctx) }()
@@ -63,7 +65,7 @@ func TestSlackProgressTellsTheStudentAboutAReset(t *testing.T) {
 	sim := slacksim.New(slacksim.Options{})
 	defer sim.Close()
 	api := handlers.NewSlackAPI(handlers.SlackConfig{BotToken: "xoxb-test", AppToken: "xapp-test", APIURL: sim.APIURL()})
-	p := handlers.NewSlackProgress(api, "cicf.cloud", slogFor(testWriter{t}))
+	p := handlers.NewSlackProgress(api, "cicf.cloud", progressRuns(t), slogFor(testWriter{t}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); p.Run(ctx) }()
@@ -83,5 +85,73 @@ func TestSlackProgressTellsTheStudentAboutAReset(t *testing.T) {
 		if !strings.Contains(c.Param("text"), w) {
 			t.Errorf("message to the student = %q, want %q", c.Param("text"), w)
 		}
+	}
+}
+
+// progressRuns is a real store's runs, for the reporter to record messages.
+func progressRuns(t *testing.T) *store.RunService {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "p.db"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return store.NewRunService(db)
+}
+
+// startProgress runs a reporter until the test ends.
+func startProgress(t *testing.T, sim *slacksim.Server, runs *store.RunService) *handlers.SlackProgress {
+	api := handlers.NewSlackAPI(handlers.SlackConfig{BotToken: "xoxb-test", AppToken: "xapp-test", APIURL: sim.APIURL()})
+	p := handlers.NewSlackProgress(api, "cicf.cloud", runs, slogFor(testWriter{t}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return p
+}
+
+func TestSlackProgressResumedRunEditsItsMessage(t *testing.T) {
+	sim := slacksim.New(slacksim.Options{})
+	defer sim.Close()
+	runs := progressRuns(t)
+	ctx := context.Background()
+	run := &tasks.Run{VM: "emma", Kind: tasks.RunProvision, Steps: []string{"Create", "Boot"}, RequestedBy: "U0TEACH01", Channel: "U0TEACH01"}
+	if err := runs.CreateRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	// First life: the message is posted and recorded.
+	first := startProgress(t, sim, runs)
+	first.Report(ctx, *run)
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := sim.WaitCall(wctx, "chat.postMessage", nil); err != nil {
+		t.Fatal(err)
+	}
+	var stored *tasks.Run
+	for stored == nil || stored.MessageTS == "" {
+		var err error
+		if stored, err = runs.FindRun(ctx, run.ID); err != nil {
+			t.Fatal(err)
+		}
+		if wctx.Err() != nil {
+			t.Fatal("the progress message was never recorded")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Second life: the resumed run (as the store gives it) edits that message.
+	second := startProgress(t, sim, runs)
+	stored.Step = 1
+	second.Report(ctx, *stored)
+	if _, err := sim.WaitCall(wctx, "chat.update", func(c slacksim.Call) bool { return c.Status == 200 && c.Param("ts") == stored.MessageTS }); err != nil {
+		t.Fatalf("the resumed run did not edit its message: %v", err)
+	}
+	posts := 0
+	for _, c := range sim.Calls() {
+		if c.Method == "chat.postMessage" {
+			posts++
+		}
+	}
+	if posts != 1 {
+		t.Errorf("%d messages posted for one run across a restart, want 1", posts)
 	}
 }

@@ -98,10 +98,10 @@ func (s *RunService) UpdateRun(ctx context.Context, r *tasks.Run) error {
 	}
 	now := s.db.now()
 	err = s.db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE runs SET state = ?, step = ?, channel = ?, message_ts = ?,
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET state = ?, step = ?,
 				data = ?, error = ?, finished_at = ?, updated_at = ?
 			WHERE id = ?`,
-			r.State, r.Step, r.Channel, r.MessageTS, data, r.Error, formatTime(r.FinishedAt), formatTime(now), r.ID)
+			r.State, r.Step, data, r.Error, formatTime(r.FinishedAt), formatTime(now), r.ID)
 		if err != nil {
 			return busyOr(ctx, tx, r.VM, err)
 		}
@@ -266,4 +266,20 @@ func scanRun(sc scanner) (*tasks.Run, error) {
 		r.Data = map[string]string{}
 	}
 	return &r, nil
+}
+
+// SetRunMessage records where the run's progress message is; UpdateRun
+// leaves these two alone, so the runner's saves never undo them. It returns
+// ENOTFOUND if there is no such run, or an internal error.
+func (s *RunService) SetRunMessage(ctx context.Context, id int64, channel, ts string) error {
+	res, err := s.db.db.ExecContext(ctx, `UPDATE runs SET channel = ?, message_ts = ? WHERE id = ?`, channel, ts, id)
+	if err != nil {
+		return fmt.Errorf("set message of run %d: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("set message of run %d: %w", id, err)
+	} else if n == 0 {
+		return errNoRun(id)
+	}
+	return nil
 }

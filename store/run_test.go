@@ -94,7 +94,6 @@ func TestRunService(t *testing.T) {
 		name   string
 		change func(r *tasks.Run)
 	}{
-		{"post progress", func(r *tasks.Run) { r.Channel, r.MessageTS = "C0123", "1712345678.000100" }},
 		{"learn data", func(r *tasks.Run) {
 			r.Step = 2
 			r.Data["droplet_id"] = "123456789"
@@ -342,9 +341,14 @@ func TestRunService_resume(t *testing.T) {
 	if err := s.CreateRun(t.Context(), r); err != nil {
 		t.Fatal(err)
 	}
-	r.Step, r.Channel, r.MessageTS = 2, "C0123", "1712345678.000100"
+	r.Step = 2
 	r.Data["droplet_id"] = "123456789"
 	if err := s.UpdateRun(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	// The progress message survives the restart, so the resumed run edits it.
+	r.Channel, r.MessageTS = "D0123", "1712345678.000100"
+	if err := s.SetRunMessage(t.Context(), r.ID, r.Channel, r.MessageTS); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -410,5 +414,33 @@ func TestOpen_migrateFrom0001(t *testing.T) {
 	}
 	if err := s.CreateRun(t.Context(), &tasks.Run{VM: "emma", Kind: tasks.RunReset}); tasks.ErrorCode(err) != tasks.ECONFLICT {
 		t.Errorf("second CreateRun after migration = %v, want ECONFLICT", err)
+	}
+}
+
+// TestSetRunMessage checks that the runner's saves, which carry no message,
+// never undo what the progress reporter recorded.
+func TestSetRunMessage(t *testing.T) {
+	db := MustOpenDB(t)
+	s := store.NewRunService(db)
+	r := &tasks.Run{VM: "emma", Kind: tasks.RunProvision, Steps: []string{"a", "b"}, RequestedBy: "U0TEACH01", Channel: "U0TEACH01"}
+	if err := s.CreateRun(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetRunMessage(t.Context(), r.ID, "D0DM00001", "1712345678.000100"); err != nil {
+		t.Fatalf("SetRunMessage = %v", err)
+	}
+	r.Step = 1 // the runner's copy still has the old channel and no ts
+	if err := s.UpdateRun(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.FindRun(t.Context(), r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Channel != "D0DM00001" || got.MessageTS != "1712345678.000100" || got.Step != 1 {
+		t.Errorf("FindRun = channel %q ts %q step %d, want D0DM00001 1712345678.000100 1", got.Channel, got.MessageTS, got.Step)
+	}
+	if err := s.SetRunMessage(t.Context(), 9999, "D0", "1"); tasks.ErrorCode(err) != tasks.ENOTFOUND {
+		t.Errorf("SetRunMessage(unknown) = %v, want %s", err, tasks.ENOTFOUND)
 	}
 }

@@ -33,8 +33,9 @@ type Run struct {
 	Step        int      // index into Steps of the step to do next
 	Steps       []string // step titles, fixed when the run is created
 	RequestedBy string   // Slack user ID, or "console"
-	// Where progress is shown: a Slack channel and message, filled in by the
-	// progress reporter the first time it posts.
+	// Where progress is shown: the requester's ID (their DM with the bot)
+	// until the progress reporter posts, then the DM's channel and message
+	// (SetRunMessage).
 	Channel   string
 	MessageTS string
 	// Data holds what steps learned and later steps need: droplet IDs, host
@@ -51,8 +52,11 @@ type RunService interface {
 	// CreateRun stores a new running run and sets its ID. It returns
 	// ECONFLICT when the VM already has a running run.
 	CreateRun(ctx context.Context, r *Run) error
-	// UpdateRun saves the run's state, step, message, data and error.
+	// UpdateRun saves the run's state, step, data, error and end.
 	UpdateRun(ctx context.Context, r *Run) error
+	// SetRunMessage records the channel and timestamp of the run's progress
+	// message, so that a resumed run edits the same message.
+	SetRunMessage(ctx context.Context, id int64, channel, ts string) error
 	// FindRun returns ENOTFOUND when there is no run with that ID.
 	FindRun(ctx context.Context, id int64) (*Run, error)
 	// ActiveRun returns the VM's running run, or ENOTFOUND.

@@ -96,10 +96,12 @@ func (m *Main) Close() error {
 
 // parts are the outside-facing adapters a front end runs with.
 type parts struct {
-	cloud    tasks.Cloud
-	ssh      tasks.RemoteDialer
-	prober   tasks.Prober
-	progress tasks.ProgressReporter
+	cloud  tasks.Cloud
+	ssh    tasks.RemoteDialer
+	prober tasks.Prober
+	// progress returns the reporter of runs, given the store's runs (the
+	// Slack reporter records its messages there).
+	progress func(runs tasks.RunService) tasks.ProgressReporter
 }
 
 // build opens the store and wires the domain services, the runner and the
@@ -126,7 +128,7 @@ func (m *Main) build(ctx context.Context, p parts, extraInstructors ...string) (
 		PollInterval: m.Config.PollInterval.Duration,
 	}, tasks.RunnerDeps{
 		Runs: runs, VMs: vms, Students: students, Cloud: p.cloud, SSH: p.ssh, Prober: p.prober,
-		Progress: p.progress, Droplets: droplets, Now: m.Now, Logger: m.Logger,
+		Progress: p.progress(runs), Droplets: droplets, Now: m.Now, Logger: m.Logger,
 	})
 	// Runs stop before the store closes (closers run in reverse).
 	m.closers = append(m.closers, func() error { runner.Close(); return nil })
@@ -148,7 +150,7 @@ func (m *Main) build(ctx context.Context, p parts, extraInstructors ...string) (
 }
 
 // realParts returns the adapters that reach DigitalOcean and the VMs.
-func (m *Main) realParts(progress tasks.ProgressReporter) (parts, error) {
+func (m *Main) realParts(progress func(tasks.RunService) tasks.ProgressReporter) (parts, error) {
 	signer, err := sshclient.LoadOrCreateKey(m.Config.SSHKey)
 	if err != nil {
 		return parts{}, fmt.Errorf("ssh key: %w", err)
@@ -168,14 +170,17 @@ func (m *Main) serve(ctx context.Context) error {
 		APIURL:   m.Config.SlackAPIURL,
 		Logger:   m.Logger,
 	}
-	progress := handlers.NewSlackProgress(handlers.NewSlackAPI(slackCfg), m.Config.Domain, m.Logger)
-	// The progress sender starts before the runner and, closers running in
-	// reverse, stops after it: updates of runs stopping at shutdown still go.
-	pctx, stopProgress := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() { defer close(done); progress.Run(pctx) }()
-	m.closers = append(m.closers, func() error { stopProgress(); <-done; return nil })
-
+	// The progress sender is built with the store (build calls this before
+	// it makes the runner) and, closers running in reverse, stops after the
+	// runs: updates of runs stopping at shutdown still go.
+	progress := func(runs tasks.RunService) tasks.ProgressReporter {
+		sp := handlers.NewSlackProgress(handlers.NewSlackAPI(slackCfg), m.Config.Domain, runs, m.Logger)
+		pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() { defer close(done); sp.Run(pctx) }()
+		m.closers = append(m.closers, func() error { stop(); <-done; return nil })
+		return sp
+	}
 	p, err := m.realParts(progress)
 	if err != nil {
 		return err
@@ -191,11 +196,16 @@ func (m *Main) serve(ctx context.Context) error {
 }
 
 func (m *Main) console(ctx context.Context) error {
-	p, err := m.realParts(&handlers.ConsoleProgress{Out: m.Stdout, Domain: m.Config.Domain})
+	p, err := m.realParts(m.consoleProgress)
 	if err != nil {
 		return err
 	}
 	return m.runConsole(ctx, p, nil)
+}
+
+// consoleProgress prints a line per step of every run.
+func (m *Main) consoleProgress(tasks.RunService) tasks.ProgressReporter {
+	return &handlers.ConsoleProgress{Out: m.Stdout, Domain: m.Config.Domain}
 }
 
 // runConsole reads commands until end of input, then waits for the runs

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/cicf/cicf-bot/digitalocean"
-	"github.com/cicf/cicf-bot/handlers"
 	"github.com/cicf/cicf-bot/internal/dosim"
 	"github.com/cicf/cicf-bot/internal/vmsim"
 	"github.com/cicf/cicf-bot/store"
@@ -99,7 +98,7 @@ func (m *Main) demo(ctx context.Context) error {
 		cloud:    digitalocean.New(digitalocean.Config{Token: m.Config.DOToken, BaseURL: sim.URL(), Logger: m.Logger}),
 		ssh:      vms,
 		prober:   vms,
-		progress: &handlers.ConsoleProgress{Out: m.Stdout, Domain: m.Config.Domain},
+		progress: m.consoleProgress,
 	}, tour)
 }
 
