@@ -29,6 +29,11 @@ type VMStatus struct {
 	Problems []string // empty when all is well
 }
 
+// listLag is how long a droplet the bot has just seen (or created) may be
+// missing from a list before it counts as gone: lists are shared and can
+// be a few seconds older than a run's own record.
+const listLag = time.Minute
+
 // FleetStatus is the whole class at one moment.
 type FleetStatus struct {
 	Items     []VMStatus // problems first, then by name
@@ -133,6 +138,9 @@ func (f *Fleet) sync(ctx context.Context, name string, ds []Droplet, vms map[str
 	var vm *VM
 	switch {
 	case len(ds) == 0 && (old == nil || old.Status == ""):
+		return nil
+	case len(ds) == 0 && f.Now().Sub(old.SeenAt) < listLag:
+		// A run recorded the droplet moments ago; the list predates it.
 		return nil
 	case len(ds) == 0:
 		vm = &VM{Name: name, DropletID: old.DropletID} // gone: status ""

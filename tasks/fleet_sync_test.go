@@ -179,3 +179,22 @@ func TestFleet_Status_cloudError(t *testing.T) {
 		t.Errorf("Status() = %+v, %v, want an internal error", fs, err)
 	}
 }
+
+// A run has just recorded its new droplet, but the shared list the status
+// uses predates it: the VM must not be reported gone.
+func TestFleet_Status_justCreated(t *testing.T) {
+	env := newTestEnv(t)
+	env.addStudent(t, "emma", true)
+	if err := env.vms.UpsertVM(context.Background(), &tasks.VM{Name: "emma", DropletID: 77, Status: "new", SeenAt: env.now.Add(-5 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	st := itemOf(t, env.status(t), "emma")
+	if st.VM == nil || st.VM.Status != "new" || len(st.Problems) != 0 {
+		t.Errorf("Status() emma = %+v (VM %+v), want the new droplet and no problem", st, st.VM)
+	}
+	env.now = env.now.Add(2 * time.Minute) // still missing long after: gone
+	st = itemOf(t, env.status(t), "emma")
+	if want := "droplet 77 is gone (deleted outside the bot?)"; len(st.Problems) != 1 || st.Problems[0] != want {
+		t.Errorf("Status() emma problems = %q, want %q", st.Problems, want)
+	}
+}
