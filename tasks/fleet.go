@@ -166,6 +166,10 @@ func (f *Fleet) sync(ctx context.Context, name string, ds []Droplet, vms map[str
 			vm = &VM{Name: name, DropletID: old.DropletID}
 		}
 	}
+	if old != nil && sameCloudView(old, vm) && f.Now().Sub(old.SeenAt) < listLag {
+		// Nothing changed: a class typing status at once writes nothing.
+		return nil
+	}
 	vm.SeenAt = f.Now()
 	if err := f.VMs.SyncVM(ctx, vm); err != nil {
 		return fmt.Errorf("record vm %q: %w", name, err)
@@ -206,6 +210,12 @@ func (f *Fleet) nameOf(fqdn string) string {
 		return n
 	}
 	return fqdn
+}
+
+// sameCloudView reports whether a and b agree on what the cloud reports.
+func sameCloudView(a, b *VM) bool {
+	return a.DropletID == b.DropletID && a.Status == b.Status && a.IPv4 == b.IPv4 && a.IPv6 == b.IPv6 &&
+		a.Region == b.Region && a.Size == b.Size && a.CreatedAt.Equal(b.CreatedAt)
 }
 
 func vmFromDroplet(name string, d Droplet) *VM {
