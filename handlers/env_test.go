@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -64,23 +63,11 @@ func newTestEnv(t *testing.T) *testEnv {
 	// Droplets created by runs boot as simulated VMs (the real-sshd path is
 	// tested in tasks and cmd/bot); these tests are about the verbs.
 	env.vms = vmsim.New(0)
-	var ipMu sync.Mutex
-	ips := map[int]string{}
 	env.sim = dosim.New(dosim.Options{
 		Token: "do-test-token", BootDelay: 50 * time.Millisecond, ActionDelay: 20 * time.Millisecond,
-		AssignIP: func(_ string, id int) (string, string) {
-			ipMu.Lock()
-			defer ipMu.Unlock()
-			ips[id] = fmt.Sprintf("198.18.2.%d", len(ips)+1)
-			return ips[id], ""
-		},
-		OnCreate: func(d dosim.DropletInfo) {
-			ipMu.Lock()
-			ip := ips[d.ID]
-			ipMu.Unlock()
-			env.vms.Boot(ip, env.sim.UserData(d.ID))
-		},
+		AssignIP: env.vms.AssignIP, OnCreate: env.vms.OnCreate,
 	})
+	env.vms.Attach(env.sim)
 	t.Cleanup(env.sim.Close)
 	env.sim.AddDomain("cicf.cloud")
 

@@ -3,9 +3,12 @@ package handlers
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/cicf/cicf-bot/tasks"
 )
 
 // age renders a duration the way people say it: "5m", "3h", "2d 4h".
@@ -28,14 +31,11 @@ func age(d time.Duration) string {
 // fingerprint renders an authorized_keys line as ssh-keygen -lf shows it:
 // "SHA256:… (ED25519)". It returns "" for an empty or unparsable key.
 func fingerprint(authorizedKey string) string {
-	if authorizedKey == "" {
+	fp := tasks.Fingerprint(authorizedKey)
+	if fp == "" {
 		return ""
 	}
-	pk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(authorizedKey))
-	if err != nil {
-		return ""
-	}
-	return fmt.Sprintf("%s (%s)", ssh.FingerprintSHA256(pk), keyTypeName(pk.Type()))
+	return fmt.Sprintf("%s (%s)", fp, keyTypeName(strings.Fields(authorizedKey)[0]))
 }
 
 func keyTypeName(t string) string {

@@ -46,13 +46,13 @@ func TestProvisionResetDestroy(t *testing.T) {
 		t.Fatalf("provision zoe ended %s: %s", r.State, r.Error)
 	}
 	card := env.run(t, instructorID, "status zoe")
-	for _, w := range []string{"*zoe.cicf.cloud* — :large_green_circle: running", "198.18.2.", "Host key `SHA256:"} {
+	for _, w := range []string{"*zoe.cicf.cloud* — :large_green_circle: running", "198.18.1.", "2001:db8:1::", "Host key `SHA256:"} {
 		if !strings.Contains(card, w) {
 			t.Errorf("card after provision =\n%s\nwant %q", card, w)
 		}
 	}
-	if recs := addressRecords(env); len(recs) != 1 || recs[0] != "A zoe" {
-		t.Errorf("DNS records after provision = %v, want one A record for zoe", recs)
+	if recs := strings.Join(addressRecords(env), ","); recs != "A zoe,AAAA zoe" {
+		t.Errorf("DNS records after provision = %v, want one A and one AAAA record for zoe", recs)
 	}
 	pinned := fingerprintIn(card)
 

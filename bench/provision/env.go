@@ -81,31 +81,18 @@ func newEnv(ctx context.Context, cfg config, students int, seed uint64, logger *
 		slow = &slowCloudInit{RemoteDialer: e.fleet, after: cfg.scaled(cfg.boot + cfg.cloudInit)}
 		dialer = slow
 	}
-	var (
-		mu  sync.Mutex
-		ips = map[int]string{}
-		n   int
-	)
 	e.sim = dosim.New(dosim.Options{
 		Token: token, RatePerMinute: cfg.doRate, TimeScale: cfg.scale,
 		Latency: cfg.latencyMin, BootDelay: cfg.boot, ActionDelay: cfg.action,
-		AssignIP: func(_ string, id int) (string, string) {
-			mu.Lock()
-			defer mu.Unlock()
-			n++
-			ips[id] = fmt.Sprintf("198.18.%d.%d", 1+n/250, 2+n%250)
-			return ips[id], fmt.Sprintf("2001:db8:1::%x", n)
-		},
+		AssignIP: e.fleet.AssignIP,
 		OnCreate: func(d dosim.DropletInfo) {
-			mu.Lock()
-			ip := ips[d.ID]
-			mu.Unlock()
-			e.fleet.Boot(ip, e.sim.UserData(d.ID))
+			e.fleet.OnCreate(d)
 			if slow != nil {
-				slow.created(ip)
+				slow.created(e.fleet.IP(d.ID))
 			}
 		},
 	})
+	e.fleet.Attach(e.sim)
 	e.sim.AddDomain(domain)
 
 	var transport http.RoundTripper = &jitter{base: http.DefaultTransport, max: cfg.scaled(cfg.latencyMax - cfg.latencyMin), rnd: rand.New(rand.NewPCG(seed+1, seed))}

@@ -52,7 +52,6 @@ type Main struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 
-	db      *store.DB
 	closers []func() error // run in reverse order by Close
 }
 
@@ -112,7 +111,6 @@ func (m *Main) build(ctx context.Context, p parts, extraInstructors ...string) (
 	if err != nil {
 		return nil, nil, fmt.Errorf("open store %s: %w", m.Config.DB, err)
 	}
-	m.db = db
 	m.closers = append(m.closers, db.Close)
 
 	students, vms, runs := store.NewStudentService(db), store.NewVMService(db), store.NewRunService(db)

@@ -2,16 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
-
-	"golang.org/x/crypto/ssh"
 
 	"github.com/cicf/cicf-bot/digitalocean"
 	"github.com/cicf/cicf-bot/internal/dosim"
@@ -60,29 +55,12 @@ func (m *Main) demo(ctx context.Context) error {
 	m.Config.PollInterval = Duration{500 * time.Millisecond}
 
 	vms := vmsim.New(150 * time.Millisecond)
-	var (
-		mu     sync.Mutex
-		nextIP = 100
-		ips    = map[int]string{}
-		sim    *dosim.Server
-	)
-	sim = dosim.New(dosim.Options{
+	sim := dosim.New(dosim.Options{
 		Token: m.Config.DOToken, Latency: 40 * time.Millisecond,
 		BootDelay: 3 * time.Second, ActionDelay: time.Second,
-		AssignIP: func(_ string, id int) (string, string) {
-			mu.Lock()
-			defer mu.Unlock()
-			nextIP++
-			ips[id] = fmt.Sprintf("198.18.1.%d", nextIP%250)
-			return ips[id], fmt.Sprintf("2001:db8:1::%x", nextIP)
-		},
-		OnCreate: func(d dosim.DropletInfo) {
-			mu.Lock()
-			ip := ips[d.ID]
-			mu.Unlock()
-			vms.Boot(ip, sim.UserData(d.ID))
-		},
+		AssignIP: vms.AssignIP, OnCreate: vms.OnCreate,
 	})
+	vms.Attach(sim)
 	m.closers = append(m.closers, func() error { sim.Close(); return nil })
 	sim.AddDomain(m.Config.Domain)
 	droplets, err := m.seedDemo(ctx, sim, vms)
@@ -154,13 +132,9 @@ func (m *Main) seedDemo(ctx context.Context, sim *dosim.Server, fleet *vmsim.Fle
 
 // demoKey returns a fresh ed25519 public key in authorized_keys format.
 func demoKey(comment string) string {
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	_, pub, err := tasks.NewHostKey()
 	if err != nil {
 		panic(err) // crypto/rand does not fail on supported platforms
 	}
-	sp, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		panic(err)
-	}
-	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp))) + " " + comment
+	return strings.TrimSpace(pub + " " + comment)
 }

@@ -7,16 +7,13 @@ package vmsim
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"fmt"
 	"net"
 	"strings"
 	"sync"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
+	"github.com/cicf/cicf-bot/internal/dosim"
 	"github.com/cicf/cicf-bot/tasks"
 )
 
@@ -26,8 +23,11 @@ type Fleet struct {
 	botKey  string
 	latency time.Duration
 
-	mu  sync.Mutex
-	vms map[string]*vm
+	mu   sync.Mutex
+	vms  map[string]*vm
+	sim  *dosim.Server  // see Attach
+	ips  map[int]string // droplet ID → IPv4 given by AssignIP
+	next int
 }
 
 var (
@@ -43,7 +43,40 @@ type vm struct {
 
 // New returns an empty fleet; each remote command takes latency.
 func New(latency time.Duration) *Fleet {
-	return &Fleet{botKey: newKey("cicf-bot"), latency: latency, vms: map[string]*vm{}}
+	return &Fleet{botKey: newKey(), latency: latency, vms: map[string]*vm{}, ips: map[int]string{}}
+}
+
+// Attach makes every droplet sim creates boot as a VM of this fleet: pass
+// the fleet's AssignIP and OnCreate to dosim.Options, then Attach the server.
+func (f *Fleet) Attach(sim *dosim.Server) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sim = sim
+}
+
+// AssignIP gives each created droplet addresses of its own, in
+// 198.18.0.0/15 and 2001:db8::/32 (ranges for tests and documentation).
+func (f *Fleet) AssignIP(_ string, id int) (string, string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.next++
+	f.ips[id] = fmt.Sprintf("198.18.%d.%d", 1+f.next/250, 2+f.next%250)
+	return f.ips[id], fmt.Sprintf("2001:db8:1::%x", f.next)
+}
+
+// OnCreate boots the droplet from the user-data the bot sent.
+func (f *Fleet) OnCreate(d dosim.DropletInfo) {
+	f.mu.Lock()
+	ip, sim := f.ips[d.ID], f.sim
+	f.mu.Unlock()
+	f.Boot(ip, sim.UserData(d.ID))
+}
+
+// IP returns the IPv4 address AssignIP gave droplet id, "" if none.
+func (f *Fleet) IP(id int) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ips[id]
 }
 
 // Boot starts a VM at ip from its cloud-init user-data, as the droplet's
@@ -143,7 +176,7 @@ func (s *session) Run(ctx context.Context, cmd string) ([]byte, error) {
 	case strings.Contains(cmd, "cloud-init status"):
 		return []byte("status: done\n"), nil
 	case strings.Contains(cmd, "ssh-keygen"):
-		s.v.nextKey = newKey("")
+		s.v.nextKey = newKey()
 		return []byte(s.v.nextKey + "\n"), nil
 	case strings.Contains(cmd, ".next ]; then mv"):
 		if s.v.nextKey != "" {
@@ -172,11 +205,10 @@ func sameKey(a, b string) bool {
 	return len(fa) >= 2 && len(fb) >= 2 && fa[0] == fb[0] && fa[1] == fb[1]
 }
 
-func newKey(comment string) string {
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
+func newKey() string {
+	_, pub, err := tasks.NewHostKey()
 	if err != nil {
 		panic(err) // crypto/rand does not fail on supported platforms
 	}
-	sp, _ := ssh.NewPublicKey(pub)
-	return strings.TrimSpace(strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp))) + " " + comment)
+	return pub
 }
