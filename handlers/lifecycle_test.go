@@ -188,3 +188,28 @@ func TestResetAfterAHalfDoneResetLeavesOneDroplet(t *testing.T) {
 		t.Errorf("%d droplets for zoe after the reset, want 1", n)
 	}
 }
+
+// DigitalOcean creates the droplet but the answer is lost (a 502 on the way
+// back, which a POST is not retried on): the run finds the droplet by its
+// run tag instead of creating a second one.
+func TestProvisionAfterALostCreateAnswer(t *testing.T) {
+	env := classEnv(t)
+	env.mustRun(t, instructorID, "roster add zoe U0ZOE0001 "+newPublicKey(t, "z"), "Added")
+	env.sim.InjectFault(1, dosim.Fault{Status: 502, AnswerLost: true, Only: "POST /v2/droplets"})
+	env.mustRun(t, instructorID, "provision zoe", "Provisioning")
+	if r := env.lastRun(t, "zoe"); r.State != tasks.RunDone {
+		t.Fatalf("provision ended %s: %s", r.State, r.Error)
+	}
+	if n := countDroplets(env, "zoe.cicf.cloud"); n != 1 {
+		t.Errorf("%d droplets for zoe after a lost create answer, want 1", n)
+	}
+	posts := 0
+	for _, r := range env.sim.RequestLog() {
+		if r.Method == "POST" && r.Path == "/v2/droplets" {
+			posts++
+		}
+	}
+	if posts != 1 {
+		t.Errorf("%d create requests, want 1 (the lost one, found again by its run tag)", posts)
+	}
+}

@@ -16,6 +16,13 @@ type Fault struct {
 	// ResetAfter, if positive, reports the hourly budget as spent:
 	// ratelimit-remaining 0 and ratelimit-reset this long from now.
 	ResetAfter time.Duration
+	// Only, if set ("POST /v2/droplets"), limits the fault to requests with
+	// that method and path; others pass it by.
+	Only string
+	// AnswerLost carries the request out first and only then answers with
+	// the fault: the API acted, the client cannot know (a proxy that failed
+	// on the way back).
+	AnswerLost bool
 	// Drop closes the connection without any answer, as a crashed proxy does;
 	// Status and the headers are then ignored. net/http silently resends an
 	// idempotent request once when a reused keep-alive connection drops, so a
@@ -49,18 +56,21 @@ func (s *Server) InjectFault(n int, f Fault) {
 	s.faults = append(s.faults, pendingFault{f: f, left: n})
 }
 
-func (s *Server) takeFault() (Fault, bool) {
+func (s *Server) takeFault(r *http.Request) (Fault, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.faults) == 0 {
-		return Fault{}, false
+	for i := range s.faults {
+		f := s.faults[i].f
+		if f.Only != "" && f.Only != r.Method+" "+r.URL.Path {
+			continue
+		}
+		s.faults[i].left--
+		if s.faults[i].left == 0 {
+			s.faults = append(s.faults[:i], s.faults[i+1:]...)
+		}
+		return f, true
 	}
-	f := s.faults[0].f
-	s.faults[0].left--
-	if s.faults[0].left == 0 {
-		s.faults = s.faults[1:]
-	}
-	return f, true
+	return Fault{}, false
 }
 
 func (s *Server) writeFault(w http.ResponseWriter, r *http.Request, f Fault) {

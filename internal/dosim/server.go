@@ -219,7 +219,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the client gave up
 	}
 	rec.Header().Set("X-Request-Id", newRequestID())
-	if f, ok := s.takeFault(); ok {
+	f, faulty := s.takeFault(r)
+	if faulty && !f.AnswerLost {
 		s.writeFault(rec, r, f)
 		return
 	}
@@ -247,8 +248,20 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.settle(s.opts.Now())
 	s.mu.Unlock()
+	if faulty { // AnswerLost: act, then lose the answer
+		s.mux.ServeHTTP(&discardWriter{header: http.Header{}}, r)
+		s.writeFault(rec, r, f)
+		return
+	}
 	s.mux.ServeHTTP(rec, r)
 }
+
+// discardWriter takes an answer nobody will see.
+type discardWriter struct{ header http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.header }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}
 
 func (s *Server) authorized(r *http.Request) bool {
 	const prefix = "Bearer "
