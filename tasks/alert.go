@@ -63,7 +63,7 @@ type AlertEvent struct {
 	Kind     EventKind
 	VM       string // "" for class-wide events
 	Check    string
-	Incident int64 // with VM and Check, names the incident's thread
+	Incident int64  // with VM and Check, names the incident's thread
 	Detail   string // plain text; may hold VM output: escape before mrkdwn
 	Fix      string
 	Since    time.Time     // incident start
