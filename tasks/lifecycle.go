@@ -125,14 +125,14 @@ func (x *Runner) createDroplet(ctx context.Context, r *Run) error {
 		if err := x.save(r); err != nil {
 			return err
 		}
-		pl, err := x.render(s, priv, pub)
+		userData, err := x.renderUserData(s, priv, pub)
 		if err != nil {
 			return err
 		}
 		d, err = x.d.Cloud.CreateDroplet(ctx, DropletCreate{
 			Name: x.fqdn(r.VM), Region: x.cfg.Region, Size: x.cfg.Size, Image: x.cfg.Image,
 			Tags:     []string{x.cfg.Tag, StudentTag(r.VM), RunTag(r.ID)},
-			UserData: string(pl.UserData), IPv6: true,
+			UserData: string(userData), IPv6: true,
 		})
 		if err != nil {
 			return err
@@ -149,9 +149,9 @@ func (x *Runner) createDroplet(ctx context.Context, r *Run) error {
 	return nil
 }
 
-// render builds the VM's payload.
-func (x *Runner) render(s *Student, hostPriv, hostPub string) (*deploy.Payload, error) {
-	return renderPayload(s, x.fqdn(s.Name), x.d.SSH.PublicKey(), hostPriv, hostPub)
+// renderUserData builds the VM's first-boot user-data.
+func (x *Runner) renderUserData(s *Student, hostPriv, hostPub string) ([]byte, error) {
+	return renderUserData(s, x.fqdn(s.Name), x.d.SSH.PublicKey(), hostPriv, hostPub)
 }
 
 // RenderPayload returns exactly what the student's VM would get, with a
@@ -165,27 +165,45 @@ func RenderPayload(s *Student, fqdn, botKey string) (*deploy.Payload, string, er
 	if err != nil {
 		return nil, "", err
 	}
-	pl, err := renderPayload(s, fqdn, botKey, priv, pub)
-	return pl, pub, err
+	userData, err := renderUserData(s, fqdn, botKey, priv, pub)
+	if err != nil {
+		return nil, "", err
+	}
+	files, err := renderFiles(s, fqdn)
+	if err != nil {
+		return nil, "", err
+	}
+	return &deploy.Payload{UserData: userData, Files: files}, pub, nil
 }
 
-// renderPayload hashes a fresh random password each time: JupyterLab stays
-// closed until the student sets their own. The password has 192 random
-// bits and is thrown away, so bcrypt's minimum cost loses nothing (the cost
-// slows guessing a person's password, and there is none to guess).
-func renderPayload(s *Student, fqdn, botKey, hostPriv, hostPub string) (*deploy.Payload, error) {
+func renderUserData(s *Student, fqdn, botKey, hostPriv, hostPub string) ([]byte, error) {
+	userData, err := deploy.RenderUserData(deploy.UserDataParams{
+		Name: s.Name, FQDN: fqdn, StudentKey: s.PublicKey, BotKey: botKey, HostKeyPrivate: hostPriv, HostKeyPublic: hostPub,
+	})
+	return userData, payloadError(s, err)
+}
+
+// renderFiles renders the uploaded files with the hash of a fresh random
+// password: JupyterLab stays closed until the student sets their own. The
+// password has 192 random bits and is thrown away, so bcrypt's minimum cost
+// loses nothing (the cost slows guessing a person's password, and there is
+// none to guess).
+func renderFiles(s *Student, fqdn string) ([]deploy.File, error) {
 	hash, err := bcrypt.GenerateFromPassword([]byte(randomPassword()), bcrypt.MinCost)
 	if err != nil {
 		return nil, fmt.Errorf("hash random password: %w", err)
 	}
-	pl, err := deploy.Render(deploy.Params{
-		Name: s.Name, FQDN: fqdn, StudentKey: s.PublicKey, BotKey: botKey,
-		HostKeyPrivate: hostPriv, HostKeyPublic: hostPub, CaddyUser: deploy.DefaultCaddyUser, CaddyPasswordHash: string(hash),
+	files, err := deploy.RenderFiles(deploy.FilesParams{
+		Name: s.Name, FQDN: fqdn, CaddyUser: deploy.DefaultCaddyUser, CaddyPasswordHash: string(hash),
 	})
+	return files, payloadError(s, err)
+}
+
+func payloadError(s *Student, err error) error {
 	if errors.Is(err, deploy.ErrInvalid) {
-		return nil, Errorf(EINVALID, "The VM payload for %s cannot be built: %v.", s.Name, err)
+		return Errorf(EINVALID, "The VM payload for %s cannot be built: %v.", s.Name, err)
 	}
-	return pl, err
+	return err
 }
 
 func (x *Runner) waitActive(ctx context.Context, r *Run) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,7 +22,9 @@ const hostKeyPath = "/etc/ssh/ssh_host_ed25519_key"
 // Commands run on the VM. They are constants: nothing a person typed
 // reaches the remote shell except through ShellQuote.
 const (
-	cmdCloudInitWait = "cloud-init status --wait"
+	// --long: on an error, cloud-init lists each failure as
+	// ('module_name', Exception(...)) under "detail:".
+	cmdCloudInitWait = "cloud-init status --wait --long"
 	cmdNewHostKey    = "sudo sh -c 'rm -f " + hostKeyPath + ".next " + hostKeyPath + ".next.pub && ssh-keygen -q -t ed25519 -N \"\" -C \"\" -f " + hostKeyPath + ".next >/dev/null && cat " + hostKeyPath + ".next.pub'"
 	// Activation is idempotent so a resumed run can repeat it.
 	cmdActivateHostKey = "sudo sh -c 'if [ -e " + hostKeyPath + ".next ]; then mv -f " + hostKeyPath + ".next " + hostKeyPath + " && mv -f " + hostKeyPath + ".next.pub " + hostKeyPath + ".pub; fi; systemctl reload ssh || systemctl reload sshd'"
@@ -60,8 +63,10 @@ func (x *Runner) waitSSH(ctx context.Context, r *Run) error {
 	defer rem.Close()
 	out, err := rem.Run(ctx, cmdCloudInitWait)
 	if _, ran := errors.AsType[*ssh.ExitError](err); ran {
-		// It answered, with an error: waiting longer will not help.
-		return Errorf(ECONFLICT, "cloud-init failed on %s (%s). Look at /var/log/cloud-init-output.log there, then reset the VM.", r.VM, firstLine(string(out)))
+		// It answered, with an error: waiting longer will not help. Any
+		// module's error fails the run: a firewall that could not be set
+		// up must not leave a VM open.
+		return Errorf(ECONFLICT, "cloud-init failed on %s %s. Look at /var/log/cloud-init-output.log there, then reset the VM.", r.VM, cloudInitFailure(string(out)))
 	}
 	if err != nil {
 		return Errorf(EUNAVAILABLE, "cloud-init did not finish on %s (%s).", r.VM, firstLine(err.Error()))
@@ -150,13 +155,7 @@ func (x *Runner) uploadPayload(ctx context.Context, r *Run) error {
 	if err != nil {
 		return err
 	}
-	// The payload files do not use the host key; a throw-away one satisfies
-	// the renderer.
-	priv, pub, err := NewHostKey()
-	if err != nil {
-		return err
-	}
-	pl, err := x.render(s, priv, pub)
+	files, err := renderFiles(s, x.fqdn(s.Name))
 	if err != nil {
 		return err
 	}
@@ -166,7 +165,7 @@ func (x *Runner) uploadPayload(ctx context.Context, r *Run) error {
 	}
 	defer rem.Close()
 	home := "/home/" + x.cfg.SSHUser + "/"
-	for _, f := range pl.Files {
+	for _, f := range files {
 		if strings.HasPrefix(f.Path, home) {
 			if err := rem.Upload(ctx, f.Path, uint32(f.Mode.Perm()), f.Data); err != nil {
 				return fmt.Errorf("upload %s: %w", f.Path, err)
@@ -232,6 +231,36 @@ func (x *Runner) verify(ctx context.Context, r *Run) error {
 	}
 	return nil
 }
+
+// cloudInitModuleRE finds the modules in cloud-init's error lines, which
+// read ('scripts_user', RuntimeError(...)).
+var cloudInitModuleRE = regexp.MustCompile(`\('([A-Za-z0-9_-]{1,64})', `)
+
+// cloudInitFailure names the failed modules in the output of `cloud-init
+// status --long`, with the first error; the text came from the VM, so it
+// is clipped and escaped for mrkdwn.
+func cloudInitFailure(out string) string {
+	var mods []string
+	detail := ""
+	for _, line := range strings.Split(out, "\n") {
+		if m := cloudInitModuleRE.FindStringSubmatch(line); m != nil {
+			if !slices.Contains(mods, m[1]) {
+				mods = append(mods, m[1])
+			}
+			if detail == "" {
+				detail = strings.TrimSpace(line)
+			}
+		}
+	}
+	if len(mods) == 0 {
+		return "(" + escapeOutside(firstLine(out)) + ")"
+	}
+	return fmt.Sprintf("in module %s (%s)", escapeOutside(strings.Join(mods, ", ")), escapeOutside(clip(detail, 200)))
+}
+
+// escapeOutside makes text from a VM inert in Slack mrkdwn (as
+// handlers.Escape, which tasks cannot import).
+var escapeOutside = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
