@@ -5,10 +5,12 @@ import "testing"
 func TestCloudInitFailure(t *testing.T) {
 	for _, tt := range []struct{ name, out, want string }{
 		{
+			// Copied from Debian 12's cloud-init 22.4 on the real first
+			// boot (TestDebianFirstBootDockerDown in internal/testvm).
 			name: "one module, as cloud-init 22.4 prints it",
-			out: "\nstatus: error\ntime: Fri, 04 Dec 2026 03:40:00 +0000\ndetail:\n" +
-				"('scripts_user', RuntimeError('Runparts: 1 failures (runcmd) in 1 attempted commands'))\n",
-			want: "in module scripts_user (('scripts_user', RuntimeError('Runparts: 1 failures (runcmd) in 1 attempted commands')))",
+			out: "\nstatus: error\nboot_status_code: enabled-by-sysvinit\nlast_update: Fri, 04 Dec 2026 03:24:36 +0000\ndetail:\n" +
+				"('scripts-user', RuntimeError('Runparts: 1 failures (runcmd) in 1 attempted commands'))\n\n",
+			want: "in module scripts-user (('scripts-user', RuntimeError('Runparts: 1 failures (runcmd) in 1 attempted commands')))",
 		},
 		{
 			name: "two modules, each named once",
