@@ -2,14 +2,14 @@ package testvm
 
 import (
 	"crypto/ed25519"
-	"slices"
-	"strconv"
-	"strings"
 	"crypto/rand"
 	"encoding/json"
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
