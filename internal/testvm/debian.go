@@ -53,6 +53,12 @@ type DebianOptions struct {
 	// DockerDown makes Docker's stand-in repository answer 404, as an
 	// unreachable download.docker.com fails apt-get update.
 	DockerDown bool
+	// CACertPEM and CAKeyPEM, when set, make the VM serve HTTPS after
+	// provisioning as StartWithCA's does: no systemd and no Docker run in
+	// a namespace, so systemctl is the light VM's stand-in, which runs this
+	// machine's Caddy from the uploaded payload with this test CA. All
+	// else (cloud-init, sshd, sudo, ufw, apt) is the Debian root's own.
+	CACertPEM, CAKeyPEM []byte
 }
 
 // StartDebian boots VM number index from a real Debian 12 root filesystem
@@ -106,6 +112,11 @@ func StartDebian(tb testing.TB, index int, userData []byte, opt DebianOptions) *
 		standinKeyPath:                              repos.KeyASC,
 	} {
 		if err := fs.write(path, data, 0o644, 0, 0); err != nil {
+			tb.Fatalf("testvm.StartDebian: %v", err)
+		}
+	}
+	if opt.CACertPEM != nil {
+		if err := fs.serviceStandins(opt.CACertPEM, opt.CAKeyPEM); err != nil {
 			tb.Fatalf("testvm.StartDebian: %v", err)
 		}
 	}
@@ -190,4 +201,45 @@ func debianRoot(tb testing.TB) string {
 	}
 	must(tb, os.Rename(tmp, root))
 	return root
+}
+
+// serviceStandins puts the systemctl stand-in, this machine's Caddy and the
+// test CA into a Debian VM.
+func (r *rootfs) serviceStandins(caCert, caKey []byte) error {
+	caddy, err := exec.LookPath("caddy")
+	if err != nil {
+		return fmt.Errorf("%v: install caddy", err)
+	}
+	bin, err := os.ReadFile(caddy)
+	if err != nil {
+		return err
+	}
+	type vmFile struct {
+		path string
+		data []byte
+		mode os.FileMode
+	}
+	files := []vmFile{
+		{"/usr/local/bin/caddy", bin, 0o755},
+		{caCertPath, caCert, 0o600},
+		{caKeyPath, caKey, 0o600},
+		{recordsFile, nil, 0o666},
+	}
+	for _, name := range []string{"systemctl", "record.sh"} {
+		data, err := standins.ReadFile("standins/" + name)
+		if err != nil {
+			return err
+		}
+		path, mode := "/usr/local/bin/"+name, os.FileMode(0o755)
+		if name == "record.sh" {
+			path, mode = "/usr/local/lib/cicf-testvm/record.sh", 0o644
+		}
+		files = append(files, vmFile{path, data, mode})
+	}
+	for _, f := range files {
+		if err := r.write(f.path, f.data, f.mode, 0, 0); err != nil {
+			return err
+		}
+	}
+	return nil
 }
