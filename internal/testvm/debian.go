@@ -53,6 +53,9 @@ type DebianOptions struct {
 	// DockerDown makes Docker's stand-in repository answer 404, as an
 	// unreachable download.docker.com fails apt-get update.
 	DockerDown bool
+	// NoUFW hides the root's ufw (an overlay whiteout), as on an image
+	// where installing it failed; Debian's stand-in has none to install.
+	NoUFW bool
 	// CACertPEM and CAKeyPEM, when set, make the VM serve HTTPS after
 	// provisioning as StartWithCA's does: no systemd and no Docker run in
 	// a namespace, so systemctl is the light VM's stand-in, which runs this
@@ -114,6 +117,10 @@ func StartDebian(tb testing.TB, index int, userData []byte, opt DebianOptions) *
 		if err := fs.write(path, data, 0o644, 0, 0); err != nil {
 			tb.Fatalf("testvm.StartDebian: %v", err)
 		}
+	}
+	if opt.NoUFW {
+		must(tb, fs.mkdir("/usr/sbin", 0o755, 0, 0))
+		must(tb, syscall.Mknod(filepath.Join(vm.upper, "/usr/sbin/ufw"), syscall.S_IFCHR, 0))
 	}
 	if opt.CACertPEM != nil {
 		if err := fs.serviceStandins(opt.CACertPEM, opt.CAKeyPEM); err != nil {

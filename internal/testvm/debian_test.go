@@ -174,3 +174,21 @@ func TestDebianFirstBootDockerDown(t *testing.T) {
 		t.Error("a docker group exists although Docker was never installed")
 	}
 }
+
+// TestDebianFirstBootNoFirewall boots where ufw cannot be had: the firewall
+// script fails the boot loudly, and nothing after it (Docker) runs.
+func TestDebianFirstBootNoFirewall(t *testing.T) {
+	host, student, bot := newHostKey(t), newStudentKey(t), newClientKey(t)
+	vm := StartDebian(t, 52, botUserData(t, host, student.pub, bot.PublicKey()), DebianOptions{NoUFW: true})
+	out, err := vm.Exec("cloud-init", "status", "--long")
+	if err == nil || !strings.HasPrefix(string(out), "status: error\n") || !strings.Contains(string(out), "('scripts-user', ") {
+		t.Errorf("cloud-init status --long = %q, %v; want an error in scripts-user", out, err)
+	}
+	log := mustExec(t, vm, "cat", "/var/log/cloud-init-output.log")
+	if !strings.Contains(log, "cicf-firewall: ufw is not installed") {
+		t.Errorf("cloud-init-output.log does not say ufw is missing:\n%s", log)
+	}
+	if _, err := vm.Exec("getent", "group", "docker"); err == nil {
+		t.Error("Docker was installed on a VM without a firewall")
+	}
+}
