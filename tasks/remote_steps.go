@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"path"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,7 +71,7 @@ func (x *Runner) waitSSH(ctx context.Context, r *Run) error {
 		return Errorf(EUNAVAILABLE, "cloud-init did not finish on %s (%s).", r.VM, firstLine(err.Error()))
 	}
 	if !strings.Contains(string(out), "done") {
-		return Errorf(EUNAVAILABLE, "cloud-init reports %q on %s.", strings.TrimSpace(string(out)), r.VM)
+		return Errorf(EUNAVAILABLE, "cloud-init reports %q on %s.", escapeOutside(firstLine(string(out))), r.VM)
 	}
 	return nil
 }
@@ -231,36 +230,6 @@ func (x *Runner) verify(ctx context.Context, r *Run) error {
 	}
 	return nil
 }
-
-// cloudInitModuleRE finds the modules in cloud-init's error lines, which
-// read ('scripts_user', RuntimeError(...)).
-var cloudInitModuleRE = regexp.MustCompile(`\('([A-Za-z0-9_-]{1,64})', `)
-
-// cloudInitFailure names the failed modules in the output of `cloud-init
-// status --long`, with the first error; the text came from the VM, so it
-// is clipped and escaped for mrkdwn.
-func cloudInitFailure(out string) string {
-	var mods []string
-	detail := ""
-	for _, line := range strings.Split(out, "\n") {
-		if m := cloudInitModuleRE.FindStringSubmatch(line); m != nil {
-			if !slices.Contains(mods, m[1]) {
-				mods = append(mods, m[1])
-			}
-			if detail == "" {
-				detail = strings.TrimSpace(line)
-			}
-		}
-	}
-	if len(mods) == 0 {
-		return "(" + escapeOutside(firstLine(out)) + ")"
-	}
-	return fmt.Sprintf("in module %s (%s)", escapeOutside(strings.Join(mods, ", ")), escapeOutside(clip(detail, 200)))
-}
-
-// escapeOutside makes text from a VM inert in Slack mrkdwn (as
-// handlers.Escape, which tasks cannot import).
-var escapeOutside = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
