@@ -28,11 +28,7 @@ func cloudInitFailure(out string) string {
 		}
 	}
 	if len(mods) == 0 {
-		return "(" + escapeOutside(firstLine(out)) + ")"
+		return "(" + Escape(firstLine(out)) + ")"
 	}
-	return fmt.Sprintf("in module %s (%s)", escapeOutside(strings.Join(mods, ", ")), escapeOutside(clip(detail, 200)))
+	return fmt.Sprintf("in module %s (%s)", Escape(strings.Join(mods, ", ")), Escape(clip(detail, 200)))
 }
-
-// escapeOutside makes text from a VM inert in Slack mrkdwn (as
-// handlers.Escape, which tasks cannot import).
-var escapeOutside = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace

@@ -71,7 +71,7 @@ func (x *Runner) waitSSH(ctx context.Context, r *Run) error {
 		return Errorf(EUNAVAILABLE, "cloud-init did not finish on %s (%s).", r.VM, firstLine(err.Error()))
 	}
 	if !strings.Contains(string(out), "done") {
-		return Errorf(EUNAVAILABLE, "cloud-init reports %q on %s.", escapeOutside(firstLine(string(out))), r.VM)
+		return Errorf(EUNAVAILABLE, "cloud-init reports %q on %s.", Escape(firstLine(string(out))), r.VM)
 	}
 	return nil
 }
