@@ -168,7 +168,7 @@ func (r *Router) destroy(ctx context.Context, req *Request) (*Reply, error) {
 }
 
 // startEach starts one run per name and reports what started and what not.
-func (r *Router) startEach(ctx context.Context, c *tasks.Caller, kind string, names []string, verb string) (*Reply, error) {
+func (r *Router) startEach(ctx context.Context, c *tasks.Caller, kind tasks.RunKind, names []string, verb string) (*Reply, error) {
 	var started, problems []string
 	for _, n := range names {
 		run, err := r.runner.Start(ctx, kind, n, c.UserID, c.UserID)

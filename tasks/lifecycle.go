@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -18,34 +17,70 @@ import (
 var CommonPorts = []int{21, 22, 23, 25, 53, 80, 110, 111, 135, 139, 143, 443, 445, 993, 995,
 	1723, 2375, 2376, 3000, 3306, 3389, 5000, 5432, 5900, 6379, 8000, 8080, 8443, 8888, 9000, 9090, 27017}
 
-func (x *Runner) steps(kind string) []step {
-	build := []step{
-		{"Create the droplet", 0, x.createDroplet},
-		{"Wait for it to boot", x.cfg.BootTimeout, x.waitActive},
-		{"Point DNS at it", 0, x.pointDNS},
-		{"Wait for SSH and cloud-init", x.cfg.SSHTimeout, x.waitSSH},
-		{"Rotate the SSH host key", 0, x.rotateHostKey},
-		{"Upload JupyterLab and Caddy", 0, x.uploadPayload},
-		{"Start JupyterLab", 0, x.startService},
-		{"Check it from outside", x.cfg.VerifyTimeout, x.verify},
+// Step IDs: stored with each run, so a resumed run does the steps it was
+// created with. An ID, once released, keeps its meaning.
+const (
+	stepCreateDroplet  = "create-droplet"
+	stepWaitActive     = "wait-active"
+	stepPointDNS       = "point-dns"
+	stepWaitSSH        = "wait-ssh"
+	stepRotateHostKey  = "rotate-host-key"
+	stepUploadPayload  = "upload-payload"
+	stepStartService   = "start-service"
+	stepVerify         = "verify"
+	stepDeleteOld      = "delete-old"
+	stepDeleteDNS      = "delete-dns"
+	stepDeleteDroplets = "delete-droplets"
+	stepForgetVM       = "forget-vm"
+	stepPowerOn        = "power-on"
+	stepPowerOff       = "power-off"
+)
+
+// runPlans lists the steps of each kind of run, in order.
+var runPlans = map[RunKind][]string{
+	RunProvision: {stepCreateDroplet, stepWaitActive, stepPointDNS, stepWaitSSH, stepRotateHostKey, stepUploadPayload, stepStartService, stepVerify},
+	RunReset:     {stepCreateDroplet, stepWaitActive, stepPointDNS, stepWaitSSH, stepRotateHostKey, stepUploadPayload, stepStartService, stepVerify, stepDeleteOld},
+	RunDestroy:   {stepDeleteDNS, stepDeleteDroplets, stepForgetVM},
+	RunPowerOn:   {stepPowerOn},
+	RunPowerOff:  {stepPowerOff},
+}
+
+// stepTable maps each step ID to what it does.
+func (x *Runner) stepTable() map[string]step {
+	return map[string]step{
+		stepCreateDroplet:  {"Create the droplet", 0, x.createDroplet},
+		stepWaitActive:     {"Wait for it to boot", x.cfg.BootTimeout, x.waitActive},
+		stepPointDNS:       {"Point DNS at it", 0, x.pointDNS},
+		stepWaitSSH:        {"Wait for SSH and cloud-init", x.cfg.SSHTimeout, x.waitSSH},
+		stepRotateHostKey:  {"Rotate the SSH host key", 0, x.rotateHostKey},
+		stepUploadPayload:  {"Upload JupyterLab and Caddy", 0, x.uploadPayload},
+		stepStartService:   {"Start JupyterLab", 0, x.startService},
+		stepVerify:         {"Check it from outside", x.cfg.VerifyTimeout, x.verify},
+		stepDeleteOld:      {"Delete the old droplet", 0, x.deleteOld},
+		stepDeleteDNS:      {"Delete DNS records", 0, x.deleteDNS},
+		stepDeleteDroplets: {"Delete the droplet", 0, x.deleteDroplets},
+		stepForgetVM:       {"Forget the VM", 0, x.forgetVM},
+		stepPowerOn:        {"Power on", 0, func(ctx context.Context, r *Run) error { return x.power(ctx, r, true) }},
+		stepPowerOff:       {"Power off", 0, func(ctx context.Context, r *Run) error { return x.power(ctx, r, false) }},
 	}
-	switch kind {
-	case RunProvision:
-		return build
-	case RunReset:
-		return append(build, step{"Delete the old droplet", 0, x.deleteOld})
-	case RunDestroy:
-		return []step{
-			{"Delete DNS records", 0, x.deleteDNS},
-			{"Delete the droplet", 0, x.deleteDroplets},
-			{"Forget the VM", 0, x.forgetVM},
+}
+
+// storedSteps returns the steps r stored, by ID. A step this bot does not
+// know (the run was saved by another version) is an error naming it.
+func (x *Runner) storedSteps(r *Run) ([]step, error) {
+	if len(r.StepIDs) != len(r.Steps) {
+		return nil, Errorf(ECONFLICT, "This run stored %d step IDs for %d steps, so it cannot be resumed. Start it again.", len(r.StepIDs), len(r.Steps))
+	}
+	table := x.stepTable()
+	out := make([]step, 0, len(r.StepIDs))
+	for _, id := range r.StepIDs {
+		s, ok := table[id]
+		if !ok {
+			return nil, Errorf(ECONFLICT, "This run was saved by another version of the bot: its step %q is unknown here, so it stopped. Start it again.", id)
 		}
-	case RunPowerOn:
-		return []step{{"Power on", 0, x.power}}
-	case RunPowerOff:
-		return []step{{"Power off", 0, x.power}}
+		out = append(out, s)
 	}
-	return nil
+	return out, nil
 }
 
 // prepare checks that the run makes sense now and records what it needs.
@@ -64,7 +99,7 @@ func (x *Runner) prepare(ctx context.Context, r *Run) error {
 		}
 		if r.Kind == RunReset && s.SlackID != r.RequestedBy {
 			// The student must learn the new host key from the bot, not TOFU.
-			r.Data["notify"] = s.SlackID
+			r.Data.Notify = s.SlackID
 		}
 	}
 	existing, err := x.dropletsOf(ctx, r.VM)
@@ -84,7 +119,7 @@ func (x *Runner) prepare(ctx context.Context, r *Run) error {
 		if len(existing) == 0 {
 			return Errorf(EINVALID, "%s has no VM to power. Use `/cicf provision %s`.", r.VM, r.VM)
 		}
-		r.Data["droplet_id"] = strconv.Itoa(existing[0].ID)
+		r.Data.DropletID = existing[0].ID
 	case RunDestroy:
 		if len(existing) == 0 {
 			return Errorf(ENOTFOUND, "%s has no droplet to destroy.", r.VM)
@@ -97,7 +132,7 @@ func (x *Runner) prepare(ctx context.Context, r *Run) error {
 // creates it. The host key is pinned (saved) before the create request, so
 // whichever way a crash falls, the run knows the key its droplet carries.
 func (x *Runner) createDroplet(ctx context.Context, r *Run) error {
-	if r.Data["droplet_id"] != "" {
+	if r.Data.DropletID != 0 {
 		return nil
 	}
 	mine, err := x.runDroplets(ctx, r)
@@ -106,7 +141,7 @@ func (x *Runner) createDroplet(ctx context.Context, r *Run) error {
 	}
 	var d *Droplet
 	if len(mine) > 0 {
-		if r.Data["host_key"] == "" {
+		if r.Data.HostKey == "" {
 			return fmt.Errorf("droplet %d of run %d has no pinned host key", mine[0].ID, r.ID)
 		}
 		d = &mine[0]
@@ -121,7 +156,7 @@ func (x *Runner) createDroplet(ctx context.Context, r *Run) error {
 		}
 		// Saved before the request: if the bot dies before the answer, the
 		// resumed run knows a droplet may exist and what key it carries.
-		r.Data["host_key"], r.Data["create_sent"] = pub, "1"
+		r.Data.HostKey, r.Data.CreateSent = pub, true
 		if err := x.save(r); err != nil {
 			return err
 		}
@@ -138,13 +173,13 @@ func (x *Runner) createDroplet(ctx context.Context, r *Run) error {
 			return err
 		}
 	}
-	r.Data["droplet_id"] = strconv.Itoa(d.ID)
+	r.Data.DropletID = d.ID
 	if err := x.save(r); err != nil {
 		return err
 	}
 	if r.Kind == RunProvision {
 		return x.d.VMs.UpsertVM(ctx, &VM{Name: r.VM, DropletID: d.ID, Status: d.Status, Region: x.cfg.Region, Size: x.cfg.Size,
-			CreatedAt: d.CreatedAt, HostKey: r.Data["host_key"], SeenAt: x.d.Now()})
+			CreatedAt: d.CreatedAt, HostKey: r.Data.HostKey, SeenAt: x.d.Now()})
 	}
 	return nil
 }
@@ -189,7 +224,7 @@ func renderPayload(s *Student, fqdn, botKey, hostPriv, hostPub string) (*deploy.
 }
 
 func (x *Runner) waitActive(ctx context.Context, r *Run) error {
-	id := dataInt(r, "droplet_id")
+	id := r.Data.DropletID
 	return x.poll(ctx, fmt.Sprintf("droplet %d to become active", id), func() (bool, error) {
 		d, err := x.droplet(ctx, id)
 		switch {
@@ -200,7 +235,7 @@ func (x *Runner) waitActive(ctx context.Context, r *Run) error {
 		case d == nil || d.Status != "active" || d.IPv4 == "":
 			return false, nil
 		}
-		r.Data["ipv4"], r.Data["ipv6"] = d.IPv4, d.IPv6
+		r.Data.IPv4, r.Data.IPv6 = d.IPv4, d.IPv6
 		if err := x.deleteExtras(ctx, r, id); err != nil {
 			return false, err
 		}
@@ -211,9 +246,9 @@ func (x *Runner) waitActive(ctx context.Context, r *Run) error {
 // pointDNS makes the name resolve to the new droplet before Caddy asks
 // Let's Encrypt for a certificate, and switches the VM record to it.
 func (x *Runner) pointDNS(ctx context.Context, r *Run) error {
-	recs := []DNSRecord{{Type: "A", Name: r.VM, Data: r.Data["ipv4"], TTL: x.cfg.DNSTTL}}
-	if r.Data["ipv6"] != "" {
-		recs = append(recs, DNSRecord{Type: "AAAA", Name: r.VM, Data: r.Data["ipv6"], TTL: x.cfg.DNSTTL})
+	recs := []DNSRecord{{Type: "A", Name: r.VM, Data: r.Data.IPv4, TTL: x.cfg.DNSTTL}}
+	if r.Data.IPv6 != "" {
+		recs = append(recs, DNSRecord{Type: "AAAA", Name: r.VM, Data: r.Data.IPv6, TTL: x.cfg.DNSTTL})
 	}
 	if err := x.d.Cloud.SetRecords(ctx, x.cfg.Domain, r.VM, recs); err != nil {
 		return err
@@ -226,16 +261,16 @@ func (x *Runner) pointDNS(ctx context.Context, r *Run) error {
 		return err
 	}
 	// The shared list saw the droplet active moments ago (waitActive).
-	d, err := x.droplet(ctx, dataInt(r, "droplet_id"))
+	d, err := x.droplet(ctx, r.Data.DropletID)
 	if err != nil {
 		return err
 	}
 	if d == nil {
-		return Errorf(EUNAVAILABLE, "Droplet %s vanished from DigitalOcean's list.", r.Data["droplet_id"])
+		return Errorf(EUNAVAILABLE, "Droplet %d vanished from DigitalOcean's list.", r.Data.DropletID)
 	}
 	vm.DropletID, vm.Status, vm.IPv4, vm.IPv6 = d.ID, d.Status, d.IPv4, d.IPv6
 	vm.Region, vm.Size, vm.CreatedAt, vm.SeenAt = d.Region, d.Size, d.CreatedAt, x.d.Now()
-	vm.HostKey = r.Data["host_key"]
+	vm.HostKey = r.Data.HostKey
 	if r.Kind == RunReset {
 		vm.LastResetAt = x.d.Now()
 	}
@@ -249,7 +284,7 @@ func (x *Runner) deleteOld(ctx context.Context, r *Run) error {
 	if err != nil {
 		return err
 	}
-	keep := dataInt(r, "droplet_id")
+	keep := r.Data.DropletID
 	for _, d := range all {
 		if d.ID != keep && (d.Name == x.fqdn(r.VM) || slices.Contains(d.Tags, StudentTag(r.VM))) {
 			if err := x.d.Cloud.DeleteDroplet(ctx, d.ID, x.cfg.Tag); err != nil {
@@ -284,6 +319,6 @@ func (x *Runner) forgetVM(ctx context.Context, r *Run) error {
 	return nil
 }
 
-func (x *Runner) power(ctx context.Context, r *Run) error {
-	return x.d.Cloud.PowerDroplet(ctx, dataInt(r, "droplet_id"), r.Kind == RunPowerOn)
+func (x *Runner) power(ctx context.Context, r *Run, on bool) error {
+	return x.d.Cloud.PowerDroplet(ctx, r.Data.DropletID, on)
 }

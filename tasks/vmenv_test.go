@@ -95,7 +95,7 @@ func (e *cloudEnv) student(name string) ssh.Signer {
 }
 
 // run starts kind on name, waits for every run to end and returns it.
-func (e *cloudEnv) run(kind, name string) *tasks.Run {
+func (e *cloudEnv) run(kind tasks.RunKind, name string) *tasks.Run {
 	e.t.Helper()
 	r, err := e.runner.Start(context.Background(), kind, name, "U0TEACH01", "U0TEACH01")
 	if err != nil {
