@@ -84,7 +84,7 @@ func newTestEnv(t *testing.T) *testEnv {
 		Domain: "cicf.cloud", Region: "nyc3", Size: "s-1vcpu-2gb", Image: "debian-12-x64", Tag: "cicf",
 		PollInterval: 20 * time.Millisecond,
 	}, tasks.RunnerDeps{
-		Runs: env.runs, VMs: vms, Students: students, Cloud: do, SSH: env.vms, Prober: env.vms,
+		Runs: env.runs, VMs: vms, Students: students, Cloud: do, SSH: env.vms, Prober: env.vms, Records: store.NewDNSRecordStore(db),
 		Now: clock, Logger: logger,
 	})
 	t.Cleanup(env.runner.Close)
@@ -94,7 +94,7 @@ func newTestEnv(t *testing.T) *testEnv {
 			Students: students, VMs: vms, Droplets: do,
 			Tag: "cicf", Domain: "cicf.cloud", Now: clock, Logger: logger,
 		},
-		Students: students, Audit: env.audit, Runner: env.runner, Runs: env.runs, Cloud: do,
+		Students: students, Audit: env.audit, Runner: env.runner, Cloud: do, Offers: store.NewOfferStore(db),
 		Logger: logger, Now: clock, StudentsMayReset: true,
 	})
 	return env

@@ -246,11 +246,7 @@ func (x *Runner) waitActive(ctx context.Context, r *Run) error {
 // pointDNS makes the name resolve to the new droplet before Caddy asks
 // Let's Encrypt for a certificate, and switches the VM record to it.
 func (x *Runner) pointDNS(ctx context.Context, r *Run) error {
-	recs := []DNSRecord{{Type: "A", Name: r.VM, Data: r.Data.IPv4, TTL: x.cfg.DNSTTL}}
-	if r.Data.IPv6 != "" {
-		recs = append(recs, DNSRecord{Type: "AAAA", Name: r.VM, Data: r.Data.IPv6, TTL: x.cfg.DNSTTL})
-	}
-	if err := x.d.Cloud.SetRecords(ctx, x.cfg.Domain, r.VM, recs); err != nil {
+	if err := x.setDNS(ctx, r); err != nil {
 		return err
 	}
 	vm, err := x.d.VMs.FindVM(ctx, r.VM)
@@ -293,10 +289,6 @@ func (x *Runner) deleteOld(ctx context.Context, r *Run) error {
 		}
 	}
 	return nil
-}
-
-func (x *Runner) deleteDNS(ctx context.Context, r *Run) error {
-	return x.d.Cloud.DeleteRecords(ctx, x.cfg.Domain, r.VM)
 }
 
 func (x *Runner) deleteDroplets(ctx context.Context, r *Run) error {

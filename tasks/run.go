@@ -142,3 +142,19 @@ func BusyError(r *Run) error {
 	return Errorf(ECONFLICT, "A %s is already running (step %d/%d: %s). Wait for it to finish; `/cicf status %s` shows it.",
 		r.Title(), min(r.Step+1, len(r.Steps)), len(r.Steps), r.CurrentStep(), r.VM)
 }
+
+// RecentRuns returns at most limit runs, newest first, of vm or of the
+// class if vm is "": what `runs` lists.
+func (x *Runner) RecentRuns(ctx context.Context, vm string, limit int) ([]*Run, error) {
+	return x.d.Runs.ListRuns(ctx, vm, limit)
+}
+
+// ActiveRun returns vm's running run, or ENOTFOUND.
+func (x *Runner) ActiveRun(ctx context.Context, vm string) (*Run, error) {
+	return x.d.Runs.ActiveRun(ctx, vm)
+}
+
+// ActiveRuns returns every running run, oldest first.
+func (x *Runner) ActiveRuns(ctx context.Context) ([]*Run, error) {
+	return x.d.Runs.ActiveRuns(ctx)
+}

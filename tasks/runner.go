@@ -40,6 +40,7 @@ type RunnerDeps struct {
 	VMs      VMService
 	Students StudentService
 	Cloud    Cloud
+	Records  DNSRecordStore // the DNS records the bot created
 	SSH      RemoteDialer
 	Prober   Prober
 	Progress ProgressReporter
@@ -103,7 +104,9 @@ func NewRunner(cfg RunnerConfig, d RunnerDeps) *Runner {
 		cfg.ScanPorts = CommonPorts
 	}
 	if d.Droplets == nil {
-		d.Droplets = NewDropletCache(d.Cloud)
+		// Cache ages pace requests to DigitalOcean, which counts real
+		// time even when a test stops the runner's clock.
+		d.Droplets = NewDropletCache(d.Cloud, time.Now)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Runner{cfg: cfg, d: d, ctx: ctx, cancel: cancel, active: map[int64]bool{}}
