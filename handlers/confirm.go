@@ -55,6 +55,9 @@ func (r *Router) confirm(ctx context.Context, userID, id string, entry *tasks.Au
 	if err := r.mayConfirm(caller, of); err != nil {
 		return nil, err
 	}
+	if err := r.offers.CheckTargets(ctx, of); err != nil {
+		return nil, err
+	}
 	switch of.Kind {
 	case tasks.OfferReset:
 		name := of.Targets[0].Name

@@ -32,6 +32,8 @@ const (
 // reached through the real godo-based adapter.
 type testEnv struct {
 	router *handlers.Router
+	// deps built router; a second NewRouter(deps) is the bot after a restart.
+	deps   handlers.RouterDeps
 	runner *tasks.Runner
 	sim    *dosim.Server
 	vms    *vmsim.Fleet
@@ -88,7 +90,7 @@ func newTestEnv(t *testing.T) *testEnv {
 		Now: clock, Logger: logger,
 	})
 	t.Cleanup(env.runner.Close)
-	env.router = handlers.NewRouter(handlers.RouterDeps{
+	env.deps = handlers.RouterDeps{
 		Directory: &tasks.Directory{Instructors: map[string]bool{instructorID: true}, Students: students},
 		Fleet: &tasks.Fleet{
 			Students: students, VMs: vms, Droplets: do,
@@ -96,7 +98,8 @@ func newTestEnv(t *testing.T) *testEnv {
 		},
 		Students: students, Audit: env.audit, Runner: env.runner, Cloud: do, Offers: store.NewOfferStore(db),
 		Logger: logger, Now: clock, StudentsMayReset: true,
-	})
+	}
+	env.router = handlers.NewRouter(env.deps)
 	return env
 }
 

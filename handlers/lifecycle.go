@@ -238,7 +238,7 @@ func (r *Router) confirmCommand() *Command {
 			if len(req.Args) != 1 {
 				return nil, tasks.Errorf(tasks.EINVALID, "Type `confirm ID` with the ID the bot gave you.")
 			}
-			return r.confirmAudited(ctx, req.Caller.UserID, req.Args[0].Text)
+			return r.confirm(ctx, req.Caller.UserID, req.Args[0].Text, req.Audit)
 		},
 	}
 }

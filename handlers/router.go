@@ -129,7 +129,7 @@ func (r *Router) handle(ctx context.Context, userID, text string, entry *tasks.A
 	if _, allowed := cmd.usageFor(caller.Role); !allowed {
 		return nil, r.forbidden(caller, cmd)
 	}
-	return cmd.Run(ctx, &Request{Caller: caller, Verb: verb, Args: toks})
+	return cmd.Run(ctx, &Request{Caller: caller, Verb: verb, Args: toks, Audit: entry})
 }
 
 func (r *Router) forbidden(c *tasks.Caller, cmd *Command) error {

@@ -105,9 +105,8 @@ func (s *Offers) Offer(ctx context.Context, kind OfferKind, requester string, na
 	return o, nil
 }
 
-// Take removes offer id for requester and returns it if it is still valid
-// and every target is still the person it was when offered. Whatever it
-// returns, the offer cannot be taken again.
+// Take removes offer id for requester and returns it, with ENOTFOUND if it
+// expired. Whatever it returns, the offer cannot be taken again.
 func (s *Offers) Take(ctx context.Context, id, requester string) (*Offer, error) {
 	o, err := s.Store.TakeOffer(ctx, id, requester)
 	if ErrorCode(err) == ENOTFOUND {
@@ -119,17 +118,24 @@ func (s *Offers) Take(ctx context.Context, id, requester string) (*Offer, error)
 	if !s.Now().Before(o.ExpiresAt) {
 		return o, Errorf(ENOTFOUND, "That confirmation expired after %s. Run the command again.", OfferTTL)
 	}
+	return o, nil
+}
+
+// CheckTargets returns ECONFLICT unless every target of o is still the
+// person it was when offered: a name removed, or given to someone else,
+// since then.
+func (s *Offers) CheckTargets(ctx context.Context, o *Offer) error {
 	for _, t := range o.Targets {
 		st, err := s.Students.FindStudent(ctx, t.Name)
 		switch {
 		case ErrorCode(err) == ENOTFOUND && t.SlackID == "":
 		case err != nil && ErrorCode(err) != ENOTFOUND:
-			return o, err
+			return err
 		case err != nil || st.SlackID != t.SlackID:
-			return o, Errorf(ECONFLICT, "`%s` is not the same roster entry as when you asked (removed or given to someone else), so nothing was done. Run the command again if you still mean it.", t.Name)
+			return Errorf(ECONFLICT, "`%s` is not the same roster entry as when you asked (removed or given to someone else), so nothing was done. Run the command again if you still mean it.", t.Name)
 		}
 	}
-	return o, nil
+	return nil
 }
 
 // Cancel removes offer id for requester and returns it.
