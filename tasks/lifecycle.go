@@ -101,6 +101,12 @@ func (x *Runner) prepare(ctx context.Context, r *Run) error {
 			// The student must learn the new host key from the bot, not TOFU.
 			r.Data.Notify = s.SlackID
 		}
+		// Checked before a droplet exists; pointDNS checks again.
+		if _, foreign, err := x.ownRecords(ctx, r); err != nil {
+			return err
+		} else if len(foreign) > 0 {
+			return x.foreignRecordError(r, foreign[0])
+		}
 	}
 	existing, err := x.dropletsOf(ctx, r.VM)
 	if err != nil {
