@@ -33,15 +33,18 @@ const (
 type testEnv struct {
 	router *handlers.Router
 	// deps built router; a second NewRouter(deps) is the bot after a restart.
-	deps   handlers.RouterDeps
-	runner *tasks.Runner
-	sim    *dosim.Server
-	vms    *vmsim.Fleet
-	db     *store.DB
-	audit  *store.AuditLog
-	runs   *store.RunService
-	mu     sync.Mutex
-	now    time.Time
+	deps handlers.RouterDeps
+	// runnerCfg and runnerDeps built runner.
+	runnerCfg  tasks.RunnerConfig
+	runnerDeps tasks.RunnerDeps
+	runner     *tasks.Runner
+	sim        *dosim.Server
+	vms        *vmsim.Fleet
+	db         *store.DB
+	audit      *store.AuditLog
+	runs       *store.RunService
+	mu         sync.Mutex
+	now        time.Time
 }
 
 // advance moves the test clock.
@@ -82,13 +85,15 @@ func newTestEnv(t *testing.T) *testEnv {
 	})
 	vms := store.NewVMService(db)
 	env.runs = store.NewRunService(db)
-	env.runner = tasks.NewRunner(tasks.RunnerConfig{
+	env.runnerCfg = tasks.RunnerConfig{
 		Domain: "cicf.cloud", Region: "nyc3", Size: "s-1vcpu-2gb", Image: "debian-12-x64", Tag: "cicf",
 		PollInterval: 20 * time.Millisecond,
-	}, tasks.RunnerDeps{
+	}
+	env.runnerDeps = tasks.RunnerDeps{
 		Runs: env.runs, VMs: vms, Students: students, Cloud: do, SSH: env.vms, Prober: env.vms, Records: store.NewDNSRecordStore(db),
 		Now: clock, Logger: logger,
-	})
+	}
+	env.runner = tasks.NewRunner(env.runnerCfg, env.runnerDeps)
 	t.Cleanup(env.runner.Close)
 	env.deps = handlers.RouterDeps{
 		Directory: &tasks.Directory{Instructors: map[string]bool{instructorID: true}, Students: students},

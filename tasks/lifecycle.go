@@ -52,7 +52,7 @@ func (x *Runner) stepTable() map[string]step {
 		stepWaitActive:     {"Wait for it to boot", x.cfg.BootTimeout, x.waitActive},
 		stepPointDNS:       {"Point DNS at it", 0, x.pointDNS},
 		stepWaitSSH:        {"Wait for SSH and cloud-init", x.cfg.SSHTimeout, x.waitSSH},
-		stepRotateHostKey:  {"Rotate the SSH host key", 0, x.rotateHostKey},
+		stepRotateHostKey:  {"Rotate the SSH host key", x.cfg.SSHTimeout, x.rotateHostKey}, // waits for sshd
 		stepUploadPayload:  {"Upload JupyterLab and Caddy", 0, x.uploadPayload},
 		stepStartService:   {"Start JupyterLab", 0, x.startService},
 		stepVerify:         {"Check it from outside", x.cfg.VerifyTimeout, x.verify},
