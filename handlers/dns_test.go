@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -66,5 +67,55 @@ func TestDestroyLeavesARecordTheBotDidNotCreate(t *testing.T) {
 	}
 	if got := recordsNamed(env, "zoe"); !slices.Equal(got, []string{"A 198.18.250.6"}) {
 		t.Errorf("zoe's records after destroy = %v, want only the hand-made one", got)
+	}
+}
+
+// Records an older bot made (no stored IDs) that point at the VM's address
+// are the bot's: destroy deletes them.
+func TestDestroyDeletesRecordsAnOlderBotMade(t *testing.T) {
+	env := classEnv(t)
+	ctx := context.Background()
+	provisioned(t, env)
+	var ids []int
+	for _, r := range env.sim.Records("cicf.cloud") {
+		if r.Name == "zoe" {
+			ids = append(ids, r.ID)
+		}
+	}
+	if err := env.runnerDeps.Records.RemoveRecordIDs(ctx, "cicf.cloud", ids); err != nil {
+		t.Fatal(err)
+	}
+	env.mustRun(t, instructorID, "confirm "+offerID(t, env.run(t, instructorID, "destroy zoe")), "Destroying")
+	if r := env.lastRun(t, "zoe"); r.State != tasks.RunDone {
+		t.Fatalf("destroy zoe ended %s: %s", r.State, r.Error)
+	}
+	if got := recordsNamed(env, "zoe"); len(got) != 0 {
+		t.Errorf("zoe's records after destroy = %v, want none", got)
+	}
+}
+
+// The DNS step checks again: a record made by hand while the droplet booted
+// stops the run rather than be overwritten.
+func TestPointDNSRefusesARecordMadeDuringTheRun(t *testing.T) {
+	env := classEnv(t)
+	ctx := context.Background()
+	env.mustRun(t, instructorID, "roster add zoe U0ZOE0001 "+newPublicKey(t, "z"), "Added")
+	r := &tasks.Run{VM: "zoe", Kind: tasks.RunProvision, RequestedBy: instructorID,
+		Steps: []string{"Point DNS at it"}, StepIDs: []string{"point-dns"}}
+	if err := env.runs.CreateRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	d := env.sim.AddDroplet(dosim.DropletSpec{Name: "zoe.cicf.cloud", Tags: []string{"cicf", tasks.StudentTag("zoe"), tasks.RunTag(r.ID)}, IPv4: "198.18.3.2"})
+	r.Data = tasks.RunData{DropletID: d, IPv4: "198.18.3.2"}
+	if err := env.runs.UpdateRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	env.sim.AddRecord("cicf.cloud", dosim.RecordInfo{Type: "A", Name: "zoe", Data: "198.18.250.7"})
+	got := env.resume(t, r.ID)
+	if got.State != tasks.RunFailed || !strings.Contains(got.Error, "198.18.250.7") {
+		t.Errorf("run = %s: %q, want failed naming the hand-made record", got.State, got.Error)
+	}
+	if recs := recordsNamed(env, "zoe"); !slices.Equal(recs, []string{"A 198.18.250.7"}) {
+		t.Errorf("zoe's records = %v, want the hand-made one untouched", recs)
 	}
 }
