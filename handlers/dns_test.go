@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -28,14 +29,12 @@ func TestProvisionRefusesARecordTheBotDidNotCreate(t *testing.T) {
 	env := classEnv(t)
 	env.mustRun(t, instructorID, "roster add zoe U0ZOE0001 "+newPublicKey(t, "z"), "Added")
 	id := env.sim.AddRecord("cicf.cloud", dosim.RecordInfo{Type: "A", Name: "zoe", Data: "198.18.250.5"})
-	got := env.run(t, instructorID, "provision zoe")
-	if want := "zoe.cicf.cloud already has a DNS A record (198.18.250.5, record "; !strings.Contains(got, want) {
-		t.Fatalf("provision zoe =\n%s\nwant %q", got, want)
+	env.mustRun(t, instructorID, "provision zoe", "Provisioning")
+	r := env.lastRun(t, "zoe")
+	want := fmt.Sprintf("zoe.cicf.cloud already has a DNS A record (198.18.250.5, record %d) that the bot did not create", id)
+	if r.State != tasks.RunFailed || r.Step != 0 || !strings.Contains(r.Error, want) {
+		t.Fatalf("provision zoe ended %s at step %d: %q\nwant failed at step 0 with %q", r.State, r.Step, r.Error, want)
 	}
-	if !strings.Contains(got, "did not create") || id == 0 {
-		t.Errorf("provision zoe = %s, want it to say the bot did not create record %d", got, id)
-	}
-	env.runner.Wait()
 	if n := countDroplets(env, "zoe.cicf.cloud"); n != 0 {
 		t.Errorf("%d droplets for zoe, want none", n)
 	}
@@ -57,9 +56,12 @@ func TestDestroyLeavesARecordTheBotDidNotCreate(t *testing.T) {
 		t.Fatalf("zoe's records after provision = %v, want A and AAAA", got)
 	}
 	env.sim.AddRecord("cicf.cloud", dosim.RecordInfo{Type: "A", Name: "zoe", Data: "198.18.250.6"})
-	env.mustRun(t, instructorID, "confirm "+offerID(t, env.run(t, instructorID, "reset zoe")), "198.18.250.6")
-	if n := runsOf(t, env, "zoe"); n != 1 {
-		t.Errorf("%d runs on zoe, want 1: the reset must not start", n)
+	env.mustRun(t, instructorID, "confirm "+offerID(t, env.run(t, instructorID, "reset zoe")), "Resetting")
+	if r := env.lastRun(t, "zoe"); r.State != tasks.RunFailed || r.Step != 0 || !strings.Contains(r.Error, "198.18.250.6") {
+		t.Errorf("reset ended %s at step %d: %q, want failed before creating a droplet, naming the record", r.State, r.Step, r.Error)
+	}
+	if n := countDroplets(env, "zoe.cicf.cloud"); n != 1 {
+		t.Errorf("%d droplets for zoe after the refused reset, want 1", n)
 	}
 	env.mustRun(t, instructorID, "confirm "+offerID(t, env.run(t, instructorID, "destroy zoe")), "Destroying")
 	if r := env.lastRun(t, "zoe"); r.State != tasks.RunDone || r.Kind != tasks.RunDestroy {

@@ -16,7 +16,7 @@ func TestDNSRecordStore(t *testing.T) {
 		want        []int
 	}{
 		{add: []int{7, 3}, name: "zoe", want: []int{3, 7}},
-		{add: []int{3, 9}, name: "zoe", want: []int{3, 7, 9}}, // a known ID is kept once
+		{add: []int{3, 9}, name: "zoe", want: []int{3, 7, 9}},  // a known ID is kept once
 		{remove: []int{7, 42}, name: "zoe", want: []int{3, 9}}, // unknown IDs are ignored
 		{add: []int{11}, name: "emma", want: []int{11}},
 	} {

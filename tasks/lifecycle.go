@@ -101,12 +101,6 @@ func (x *Runner) prepare(ctx context.Context, r *Run) error {
 			// The student must learn the new host key from the bot, not TOFU.
 			r.Data.Notify = s.SlackID
 		}
-		// Checked before a droplet exists; pointDNS checks again.
-		if _, foreign, err := x.ownRecords(ctx, r); err != nil {
-			return err
-		} else if len(foreign) > 0 {
-			return x.foreignRecordError(r, foreign[0])
-		}
 	}
 	existing, err := x.dropletsOf(ctx, r.VM)
 	if err != nil {
@@ -155,6 +149,14 @@ func (x *Runner) createDroplet(ctx context.Context, r *Run) error {
 		s, err := x.d.Students.FindStudent(ctx, r.VM)
 		if err != nil {
 			return err
+		}
+		// Checked before a droplet exists (pointDNS checks again). Here,
+		// not in prepare, so that starting forty runs sends no extra
+		// request per run.
+		if _, foreign, err := x.ownRecords(ctx, r); err != nil {
+			return err
+		} else if len(foreign) > 0 {
+			return x.foreignRecordError(r, foreign[0])
 		}
 		priv, pub, err := NewHostKey()
 		if err != nil {
