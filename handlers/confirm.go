@@ -38,13 +38,6 @@ func (r *Router) finish(ctx context.Context, entry *tasks.AuditEntry, err error)
 }
 
 func (r *Router) confirm(ctx context.Context, userID, id string, entry *tasks.AuditEntry) (*Reply, error) {
-	of, err := r.offers.Take(ctx, id, userID)
-	if of != nil {
-		entry.Args = clipText(of.Summary(), 300)
-	}
-	if err != nil {
-		return nil, err
-	}
 	// Roles change within an offer's life (a roster removal, a demotion):
 	// the caller must still be allowed to do what was offered.
 	caller, err := r.dir.Identify(ctx, userID)
@@ -52,6 +45,13 @@ func (r *Router) confirm(ctx context.Context, userID, id string, entry *tasks.Au
 		return nil, err
 	}
 	entry.Role = caller.Role
+	of, err := r.offers.Take(ctx, id, userID)
+	if of != nil {
+		entry.Args = clipText(of.Summary(), 300)
+	}
+	if err != nil {
+		return nil, err
+	}
 	if err := r.mayConfirm(caller, of); err != nil {
 		return nil, err
 	}
@@ -60,6 +60,9 @@ func (r *Router) confirm(ctx context.Context, userID, id string, entry *tasks.Au
 	}
 	switch of.Kind {
 	case tasks.OfferReset:
+		if len(of.Targets) != 1 {
+			return nil, fmt.Errorf("confirm offer %s: a reset of %d VMs", of.ID, len(of.Targets))
+		}
 		name := of.Targets[0].Name
 		run, err := r.runner.Start(ctx, tasks.RunReset, name, caller.UserID, caller.UserID)
 		if err != nil {

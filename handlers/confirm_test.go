@@ -127,6 +127,9 @@ func TestConfirmAndCancelAreAudited(t *testing.T) {
 	if got := env.router.Confirm(ctx, instructorID, id).String(); !strings.Contains(got, "no longer valid") {
 		t.Errorf("confirm after cancel = %s", got)
 	}
+	if e := newestAudit(t, env, "confirm"); e.Outcome != tasks.ENOTFOUND || e.Role != tasks.RoleInstructor || e.Args != id {
+		t.Errorf("audit of a confirm after cancel = %+v, want not found, instructor, the ID", e)
+	}
 	if n := runsOf(t, env, "emma"); n != 0 {
 		t.Errorf("%d runs after a cancel, want 0", n)
 	}
