@@ -156,9 +156,11 @@ func (x *Runner) Resume(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, r := range runs {
+		// Read before launch: the run's goroutine then owns r.
+		id, kind, vm, step := r.ID, r.Kind, r.VM, r.Step
 		if x.launch(r) {
 			n++
-			x.d.Logger.InfoContext(ctx, "resuming run", "run_id", r.ID, "kind", r.Kind, "vm", r.VM, "step", r.Step)
+			x.d.Logger.InfoContext(ctx, "resuming run", "run_id", id, "kind", kind, "vm", vm, "step", step)
 		}
 	}
 	return n, nil
