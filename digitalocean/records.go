@@ -130,8 +130,8 @@ func (c *Client) DeleteRecords(ctx context.Context, domain, name string) error {
 }
 
 // DeleteRecord deletes the record id in domain. It returns nil if the
-// record is already gone, EINVALID when DigitalOcean has no such domain, and
-// otherwise fails as the package doc says.
+// record is already gone (DigitalOcean answers 404 alike for a record and a
+// domain that do not exist), and otherwise fails as the package doc says.
 func (c *Client) DeleteRecord(ctx context.Context, domain string, id int) error {
 	op := fmt.Sprintf("delete DNS record %d in %q", id, domain)
 	if c.err != nil {
