@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cicf/cicf-bot/handlers"
+	"github.com/cicf/cicf-bot/internal/dosim"
 	"github.com/cicf/cicf-bot/tasks"
 )
 
@@ -175,5 +176,24 @@ func TestRunsListsPendingConfirmations(t *testing.T) {
 	env.mustRun(t, instructorID, "confirm "+id, "Destroying")
 	if got := env.run(t, instructorID, "runs"); strings.Contains(got, "Waiting") {
 		t.Errorf("runs after the confirm still lists it:\n%s", got)
+	}
+}
+
+// Text from outside (a run's error quoting VM output, a size slug from
+// DigitalOcean) reaches Slack escaped.
+func TestRunsAndCostEscapeOutsideText(t *testing.T) {
+	env := classEnv(t)
+	r := &tasks.Run{VM: "emma", Kind: tasks.RunPowerOn, State: tasks.RunFailed, Error: "cloud-init: <!channel> & <https://evil.example|docs>"}
+	if err := env.runs.CreateRun(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	got := env.run(t, instructorID, "runs")
+	if !strings.Contains(got, "cloud-init: &lt;!channel&gt; &amp; &lt;https://evil.example|docs&gt;") || strings.Contains(got, "<!channel>") {
+		t.Errorf("runs =\n%s\nwant the error escaped", got)
+	}
+	env.sim.AddDroplet(dosim.DropletSpec{Name: "x.cicf.cloud", Tags: []string{"cicf"}, Size: "<!here>", PriceHourly: 1, PriceMonthly: 1})
+	got = env.run(t, instructorID, "cost")
+	if !strings.Contains(got, "&lt;!here&gt;") || strings.Contains(got, "<!here>") {
+		t.Errorf("cost =\n%s\nwant the size escaped", got)
 	}
 }

@@ -31,7 +31,7 @@ func (r *Router) cost(ctx context.Context, req *Request) (*Reply, error) {
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "SIZE\tDROPLETS\t$/HOUR\t$/MONTH\t")
 	for _, l := range append(rep.BySize, tasks.CostLine{Size: "total", Droplets: rep.Total.Droplets, Hourly: rep.Total.Hourly, Monthly: rep.Total.Monthly}) {
-		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.2f\t\n", l.Size, l.Droplets, l.Hourly, l.Monthly)
+		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.2f\t\n", Escape(l.Size), l.Droplets, l.Hourly, l.Monthly) // slugs come from DigitalOcean
 	}
 	tw.Flush()
 	return Textf("*%d droplets* cost $%.2f a month ($%.3f an hour).", rep.Total.Droplets, rep.Total.Monthly, rep.Total.Hourly).AddMono(b.String()), nil

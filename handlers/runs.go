@@ -47,7 +47,7 @@ func (r *Router) listRuns(ctx context.Context, req *Request) (*Reply, error) {
 	for _, run := range runs {
 		fmt.Fprintf(&b, "• #%d %s — %s, asked by %s %s ago", run.ID, run.Title(), runState(run), who(run.RequestedBy), age(r.now().Sub(run.CreatedAt)))
 		if run.Error != "" {
-			fmt.Fprintf(&b, "\n    _%s_", run.Error)
+			fmt.Fprintf(&b, "\n    _%s_", Escape(run.Error)) // may quote VM output
 		}
 		b.WriteString("\n")
 	}
