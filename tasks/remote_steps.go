@@ -31,7 +31,7 @@ const (
 )
 
 func (x *Runner) addr(r *Run) string {
-	return net.JoinHostPort(r.Data["ipv4"], strconv.Itoa(x.cfg.SSHPort))
+	return net.JoinHostPort(r.Data.IPv4, strconv.Itoa(x.cfg.SSHPort))
 }
 
 // dial connects with the run's pinned host key, retrying while the VM does
@@ -55,7 +55,7 @@ func (x *Runner) dial(ctx context.Context, r *Run, pin string) (Remote, error) {
 }
 
 func (x *Runner) waitSSH(ctx context.Context, r *Run) error {
-	rem, err := x.dial(ctx, r, r.Data["host_key"])
+	rem, err := x.dial(ctx, r, r.Data.HostKey)
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func (x *Runner) waitSSH(ctx context.Context, r *Run) error {
 // the VM, learnt over the pinned session. It runs in two phases, each
 // recorded, so a crash at any point leaves a key the run can trust.
 func (x *Runner) rotateHostKey(ctx context.Context, r *Run) error {
-	pin, next := r.Data["host_key"], r.Data["host_key_next"]
+	pin, next := r.Data.HostKey, r.Data.HostKeyNext
 	if next == "" {
 		rem, err := x.dial(ctx, r, pin)
 		if err != nil {
@@ -97,7 +97,7 @@ func (x *Runner) rotateHostKey(ctx context.Context, r *Run) error {
 			rem.Close()
 			return fmt.Errorf("new host key %q: %w", firstLine(string(out)), err)
 		}
-		r.Data["host_key_next"] = next
+		r.Data.HostKeyNext = next
 		if err := x.save(r); err != nil {
 			rem.Close()
 			return err
@@ -131,8 +131,7 @@ func (x *Runner) rotateHostKey(ctx context.Context, r *Run) error {
 		return err
 	}
 	rem.Close()
-	r.Data["host_key"] = next
-	delete(r.Data, "host_key_next")
+	r.Data.HostKey, r.Data.HostKeyNext = next, ""
 	if err := x.save(r); err != nil {
 		return err
 	}
@@ -140,7 +139,7 @@ func (x *Runner) rotateHostKey(ctx context.Context, r *Run) error {
 	if err != nil {
 		return err
 	}
-	if vm.DropletID == dataInt(r, "droplet_id") {
+	if vm.DropletID == r.Data.DropletID {
 		vm.HostKey = next
 		return x.d.VMs.UpsertVM(ctx, vm)
 	}
@@ -158,7 +157,7 @@ func (x *Runner) uploadPayload(ctx context.Context, r *Run) error {
 	if err != nil {
 		return err
 	}
-	rem, err := x.dial(ctx, r, r.Data["host_key"])
+	rem, err := x.dial(ctx, r, r.Data.HostKey)
 	if err != nil {
 		return err
 	}
@@ -185,7 +184,7 @@ func (x *Runner) uploadPayload(ctx context.Context, r *Run) error {
 }
 
 func (x *Runner) startService(ctx context.Context, r *Run) error {
-	rem, err := x.dial(ctx, r, r.Data["host_key"])
+	rem, err := x.dial(ctx, r, r.Data.HostKey)
 	if err != nil {
 		return err
 	}
@@ -199,7 +198,7 @@ func (x *Runner) startService(ctx context.Context, r *Run) error {
 // verify checks from outside what a student and an attacker would see:
 // HTTPS asks for a password (401), and no port beyond the allowed is open.
 func (x *Runner) verify(ctx context.Context, r *Run) error {
-	ip, fqdn := r.Data["ipv4"], x.fqdn(r.VM)
+	ip, fqdn := r.Data.IPv4, x.fqdn(r.VM)
 	var last string
 	err := x.poll(ctx, "HTTPS to answer", func() (bool, error) {
 		status, _, err := x.d.Prober.HTTPS(ctx, ip, fqdn)
