@@ -29,8 +29,8 @@ type Scheduler struct {
 // JobStats counts what a job did since Start.
 type JobStats struct {
 	Started, Finished, Skipped, Failed int
-	LastErr                           error
-	Running                           int // runs in flight: never above 1
+	LastErr                            error
+	Running                            int // runs in flight: never above 1
 }
 
 // NewScheduler returns a scheduler in loc (nil means UTC) logging to
