@@ -139,17 +139,19 @@ type Server struct {
 	limits  map[string]rateLimit
 	// unreachable maps a channel or user ID to the error posting to it gets.
 	unreachable map[string]string
-	users       map[string]User
-	messages    map[string]bool      // channel+"/"+ts of messages chat.update may edit
-	triggers    map[string]*trigger  // trigger_id → state
-	hooks       map[string]*hook     // response URL key → state
-	tickets     map[string]bool      // unused apps.connections.open tickets
-	conns       []*wsConn            // connections that receive envelopes, oldest first
-	hellos      int                  // hellos sent, ever
-	envelopes   map[string]*envelope // by envelope ID
-	pending     map[string]*envelope // envelopes waiting for an ack within a deadline
-	order       []string             // envelope IDs in send order
-	acks        []Ack
+	// dropped response_url keys: their POSTs lose the connection.
+	dropped   map[string]bool
+	users     map[string]User
+	messages  map[string]bool      // channel+"/"+ts of messages chat.update may edit
+	triggers  map[string]*trigger  // trigger_id → state
+	hooks     map[string]*hook     // response URL key → state
+	tickets   map[string]bool      // unused apps.connections.open tickets
+	conns     []*wsConn            // connections that receive envelopes, oldest first
+	hellos    int                  // hellos sent, ever
+	envelopes map[string]*envelope // by envelope ID
+	pending   map[string]*envelope // envelopes waiting for an ack within a deadline
+	order     []string             // envelope IDs in send order
+	acks      []Ack
 }
 
 // New starts a Server on 127.0.0.1 with a free port. Like httptest.NewServer
@@ -173,6 +175,7 @@ func New(opts Options) *Server {
 		changed:     make(chan struct{}),
 		limits:      make(map[string]rateLimit),
 		unreachable: make(map[string]string),
+		dropped:     make(map[string]bool),
 		users:       make(map[string]User),
 		messages:    make(map[string]bool),
 		triggers:    make(map[string]*trigger),
