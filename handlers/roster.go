@@ -67,9 +67,9 @@ func (r *Router) rosterList(ctx context.Context) (*Reply, error) {
 		} else {
 			waiting++
 		}
-		fmt.Fprintf(&b, "• `%s` <@%s>", s.Name, s.SlackID)
+		fmt.Fprintf(&b, "• `%s` <@%s>", Escape(s.Name), Escape(s.SlackID))
 		if s.Email != "" {
-			fmt.Fprintf(&b, " %s", s.Email)
+			fmt.Fprintf(&b, " %s", Escape(s.Email))
 		}
 		fmt.Fprintf(&b, " — %s\n", key)
 	}

@@ -39,9 +39,9 @@ func (r *Router) listRuns(ctx context.Context, req *Request) (*Reply, error) {
 	}
 	var b strings.Builder
 	for _, run := range runs {
-		fmt.Fprintf(&b, "• #%d %s — %s, asked by %s %s ago", run.ID, run.Title(), runState(run), who(run.RequestedBy), age(r.now().Sub(run.CreatedAt)))
+		fmt.Fprintf(&b, "• #%d %s — %s, asked by %s %s ago", run.ID, Escape(run.Title()), runState(run), who(run.RequestedBy), age(r.now().Sub(run.CreatedAt)))
 		if run.Error != "" {
-			fmt.Fprintf(&b, "\n    _%s_", run.Error)
+			fmt.Fprintf(&b, "\n    _%s_", Escape(run.Error))
 		}
 		b.WriteString("\n")
 	}
@@ -51,7 +51,7 @@ func (r *Router) listRuns(ctx context.Context, req *Request) (*Reply, error) {
 func runState(run *tasks.Run) string {
 	switch run.State {
 	case tasks.RunRunning:
-		return fmt.Sprintf("running %s (%s)", run.Progress(), run.CurrentStep())
+		return fmt.Sprintf("running %s (%s)", run.Progress(), Escape(run.CurrentStep()))
 	case tasks.RunFailed:
 		return fmt.Sprintf(":x: failed at step %d/%d", run.Step+1, len(run.Steps))
 	}

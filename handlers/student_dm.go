@@ -101,7 +101,7 @@ func (p *SlackProgress) sendDMs(ctx context.Context) time.Duration {
 // and which host key to accept.
 func (p *SlackProgress) notifyStudent(ctx context.Context, r tasks.Run) error {
 	text := fmt.Sprintf("Your VM `%s.%s` was reset by %s: a fresh VM with your current SSH key and an empty home directory.%s",
-		r.VM, p.domain, who(r.RequestedBy), doneNote(r, p.domain))
+		Escape(r.VM), p.domain, who(r.RequestedBy), doneNote(r, p.domain))
 	blocks, fallback := RenderBlocks(Textf("%s", text))
 	_, _, err := p.api.PostMessageContext(ctx, r.Data["notify"], slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
 	return err
