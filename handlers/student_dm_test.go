@@ -141,3 +141,31 @@ func TestSlackProgressStudentDMRetriesThenGivesUp(t *testing.T) {
 		t.Errorf("calls to the requester = %v, want one rate-limited post and one Done", teacher)
 	}
 }
+
+// The student hears of a reset once it is done, not while it runs.
+func TestSlackProgressStudentToldOnlyWhenDone(t *testing.T) {
+	sim := slacksim.New(slacksim.Options{})
+	defer sim.Close()
+	clock := &fakeClock{t: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)}
+	api := handlers.NewSlackAPI(handlers.SlackConfig{BotToken: "xoxb-test", AppToken: "xapp-test", APIURL: sim.APIURL()})
+	runs := progressRuns(t)
+	p := handlers.NewSlackProgress(api, "cicf.cloud", runs, clock.Now, slogFor(testWriter{t}))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	run := tasks.Run{ID: 9, VM: "emma", Kind: tasks.RunReset, State: tasks.RunRunning, Steps: []string{"Create", "Boot"},
+		RequestedBy: "U0TEACH01", Channel: "U0TEACH01", CreatedAt: clock.Now(), Data: map[string]string{"notify": "U0EMMA001"}}
+	p.Report(ctx, run)
+	settle(t, ctx, p, runs, clock, 0)
+	if n := countPosts(sim, "U0EMMA001"); n != 0 {
+		t.Fatalf("%d messages to the student while the reset runs, want 0", n)
+	}
+	run.State, run.Step, run.FinishedAt = tasks.RunFailed, 1, clock.Now()
+	p.Report(ctx, run)
+	settle(t, ctx, p, runs, clock, 1)
+	if n := countPosts(sim, "U0EMMA001"); n != 0 {
+		t.Fatalf("%d messages to the student after a failed reset, want 0", n)
+	}
+}
