@@ -10,7 +10,7 @@ import (
 // is reserved in tasks: registering a new verb without reserving it fails
 // here, before a student can be named after it.
 func TestEveryVerbIsReserved(t *testing.T) {
-	r := NewRouter(RouterDeps{})
+	r := NewRouter(RouterDeps{Fleet: &tasks.Fleet{}})
 	if len(r.cmds) == 0 {
 		t.Fatal("NewRouter registered no verbs")
 	}

@@ -130,7 +130,7 @@ func (r *Router) rosterRemove(ctx context.Context, t Token) (*Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	run, err := r.runs.ActiveRun(ctx, name)
+	run, err := r.runner.ActiveRun(ctx, name)
 	switch {
 	case err == nil:
 		return nil, tasks.Errorf(tasks.ECONFLICT, "Run #%d (%s) is still going: wait for it to finish (`/cicf runs %s` shows it), then remove `%s`.",

@@ -37,7 +37,7 @@ var permanentDMErrors = map[string]bool{
 
 // queueDM queues the student's DM for a finished run that asks for one.
 func (p *SlackProgress) queueDM(r tasks.Run) {
-	if r.State != tasks.RunDone || r.Data["notify"] == "" {
+	if r.State != tasks.RunDone || r.Data.Notify == "" {
 		return
 	}
 	p.mu.Lock()
@@ -55,7 +55,7 @@ func (p *SlackProgress) sendDMs(ctx context.Context) time.Duration {
 	p.mu.Lock()
 	var due []*studentDM
 	for _, d := range p.dms {
-		to := d.run.Data["notify"]
+		to := d.run.Data.Notify
 		at := d.at
 		if n := p.next[to]; n.After(at) {
 			at = n
@@ -103,6 +103,6 @@ func (p *SlackProgress) notifyStudent(ctx context.Context, r tasks.Run) error {
 	text := fmt.Sprintf("Your VM `%s.%s` was reset by %s: a fresh VM with your current SSH key and an empty home directory.%s",
 		Escape(r.VM), p.domain, who(r.RequestedBy), doneNote(r, p.domain))
 	blocks, fallback := RenderBlocks(Textf("%s", text))
-	_, _, err := p.api.PostMessageContext(ctx, r.Data["notify"], slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
+	_, _, err := p.api.PostMessageContext(ctx, r.Data.Notify, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
 	return err
 }

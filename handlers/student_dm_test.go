@@ -40,7 +40,7 @@ func settle(t *testing.T, ctx context.Context, p *handlers.SlackProgress, runs *
 		if err := runs.CreateRun(ctx, r); err != nil {
 			t.Fatal(err)
 		}
-		r.State, r.Data = tasks.RunRunning, map[string]string{}
+		r.State, r.Data = tasks.RunRunning, tasks.RunData{}
 		p.Report(ctx, *r)
 		for {
 			got, err := runs.FindRun(ctx, r.ID)
@@ -88,7 +88,7 @@ func TestSlackProgressStudentUnreachable(t *testing.T) {
 
 			p.Report(ctx, tasks.Run{ID: 9, VM: "emma", Kind: tasks.RunReset, State: tasks.RunDone, Steps: []string{"Create"}, Step: 1,
 				RequestedBy: "U0TEACH01", Channel: "U0TEACH01", CreatedAt: clock.Now(), FinishedAt: clock.Now(),
-				Data: map[string]string{"notify": "U0GONE001"}})
+				Data: tasks.RunData{Notify: "U0GONE001"}})
 			if _, err := sim.WaitCall(ctx, "chat.postMessage", func(c slacksim.Call) bool { return c.Param("channel") == "U0GONE001" }); err != nil {
 				t.Fatalf("the student's DM was never tried: %v", err)
 			}
@@ -123,7 +123,7 @@ func TestSlackProgressStudentDMRetriesThenGivesUp(t *testing.T) {
 
 	p.Report(ctx, tasks.Run{ID: 9, VM: "emma", Kind: tasks.RunReset, State: tasks.RunDone, Steps: []string{"Create"}, Step: 1,
 		RequestedBy: "U0TEACH01", Channel: "U0TEACH01", CreatedAt: clock.Now(), FinishedAt: clock.Now(),
-		Data: map[string]string{"notify": "U0EMMA001"}})
+		Data: tasks.RunData{Notify: "U0EMMA001"}})
 	for i := int64(0); i < 6; i++ {
 		settle(t, ctx, p, runs, clock, i)
 	}
@@ -156,7 +156,7 @@ func TestSlackProgressStudentToldOnlyWhenDone(t *testing.T) {
 	defer func() { cancel(); <-done }()
 
 	run := tasks.Run{ID: 9, VM: "emma", Kind: tasks.RunReset, State: tasks.RunRunning, Steps: []string{"Create", "Boot"},
-		RequestedBy: "U0TEACH01", Channel: "U0TEACH01", CreatedAt: clock.Now(), Data: map[string]string{"notify": "U0EMMA001"}}
+		RequestedBy: "U0TEACH01", Channel: "U0TEACH01", CreatedAt: clock.Now(), Data: tasks.RunData{Notify: "U0EMMA001"}}
 	p.Report(ctx, run)
 	settle(t, ctx, p, runs, clock, 0)
 	if n := countPosts(sim, "U0EMMA001"); n != 0 {
