@@ -59,6 +59,7 @@ func NewRouter(d RouterDeps) *Router {
 		r.helpCommand(), r.statusCommand(), r.rosterCommand(), r.keyCommand(),
 		r.provisionCommand(), r.resetCommand(), r.destroyCommand(), r.powerCommand(),
 		r.costCommand(), r.runsCommand(), r.confirmCommand(),
+		r.sshConfigCommand(),
 	} {
 		r.cmds.add(c)
 	}
