@@ -24,8 +24,8 @@ import (
 // private keys as a student might paste them by mistake.
 type keySet struct {
 	ed25519, ecdsa256, ecdsa384, ecdsa521, rsa3072, rsa2048, rsa1024 string
-	other, dsa, skEd25519, cert, unknownType                string
-	ed25519Private, rsaPrivate                              string
+	other, dsa, skEd25519, cert, unknownType                         string
+	ed25519Private, rsaPrivate                                       string
 }
 
 // generateKeys is slow (RSA), so every test shares one set.
