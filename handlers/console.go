@@ -5,7 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // ConsoleUserID is the caller ID of the terminal front end. It cannot clash
@@ -70,9 +74,55 @@ func (c *Console) Run(ctx context.Context) error {
 				fmt.Fprintf(c.Out, "> %s\n", line)
 			}
 			reply := c.Router.Handle(ctx, c.UserID, line)
+			if reply.Form == FormPassword {
+				reply = c.askPassword(ctx, lines)
+			}
 			if _, err := fmt.Fprintln(c.Out, reply.String()); err != nil {
 				return fmt.Errorf("write console output: %w", err)
 			}
 		}
 	}
+}
+
+// askPassword reads the next line as the password, without echo when the
+// input is a terminal (piped input is read as it comes, and never echoed
+// into the transcript), and sets it.
+func (c *Console) askPassword(ctx context.Context, lines <-chan string) *Reply {
+	fmt.Fprint(c.Out, "New JupyterLab password (not shown): ")
+	restore := noEcho(c.In)
+	defer restore()
+	select {
+	case <-ctx.Done():
+		return Textf("Cancelled; the password was not changed.")
+	case pw, ok := <-lines:
+		restore()
+		fmt.Fprintln(c.Out)
+		if !ok {
+			return Textf("No password was typed; nothing changed.")
+		}
+		fmt.Fprintln(c.Out, "Setting it and checking it from outside…")
+		return c.Router.SetPassword(ctx, c.UserID, strings.TrimSuffix(pw, "\r"))
+	}
+}
+
+// noEcho turns off the terminal's echo if in is a terminal and returns the
+// function that turns it back on (safe to call twice).
+func noEcho(in io.Reader) func() {
+	f, ok := in.(*os.File)
+	if !ok {
+		return func() {}
+	}
+	fd := int(f.Fd())
+	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return func() {} // not a terminal
+	}
+	quiet := *old
+	quiet.Lflag &^= unix.ECHO
+	quiet.Lflag |= unix.ICANON | unix.ECHONL
+	if unix.IoctlSetTermios(fd, unix.TCSETS, &quiet) != nil {
+		return func() {}
+	}
+	var once sync.Once
+	return func() { once.Do(func() { _ = unix.IoctlSetTermios(fd, unix.TCSETS, old) }) }
 }
