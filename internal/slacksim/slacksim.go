@@ -152,6 +152,7 @@ type Server struct {
 	pending   map[string]*envelope // envelopes waiting for an ack within a deadline
 	order     []string             // envelope IDs in send order
 	acks      []Ack
+	views     []View // opened with views.open, oldest first
 }
 
 // New starts a Server on 127.0.0.1 with a free port. Like httptest.NewServer
