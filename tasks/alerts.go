@@ -50,6 +50,8 @@ type AlertsDeps struct {
 	// ScanPorts are the ports the firewall check scans; nil means the
 	// scanner's default.
 	ScanPorts []int
+	// Timeouts, if set, replace the deadlines of the named checks.
+	Timeouts map[string]time.Duration
 	// Parallel bounds how many VMs one sweep checks at once; default 8.
 	Parallel int
 	Now      func() time.Time
@@ -86,7 +88,7 @@ func NewAlerts(d AlertsDeps) *Alerts {
 	return &Alerts{
 		vms: d.VMs, store: d.Store, cfg: cfg, droplets: d.Droplets, tag: d.Tag, parallel: d.Parallel, now: d.Now, log: d.Logger,
 		checker: &Checker{SSH: d.SSH, SSHUser: d.SSHUser, SSHPort: d.SSHPort, Domain: d.Domain, Prober: d.Prober,
-			Scanner: d.Scanner, ScanPorts: d.ScanPorts, Config: cfg, Now: d.Now, Logger: d.Logger},
+			Scanner: d.Scanner, ScanPorts: d.ScanPorts, Timeouts: d.Timeouts, Config: cfg, Now: d.Now, Logger: d.Logger},
 	}
 }
 

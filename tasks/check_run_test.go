@@ -1,0 +1,50 @@
+package tasks_test
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/cicf/cicf-bot/probe"
+	"github.com/cicf/cicf-bot/tasks"
+)
+
+// A server that accepts TCP and never answers (a hung Caddy) is HTTPS down
+// once the check's deadline passes, not unknown; a check stopped by its
+// sweep's end is unknown.
+func TestChecker_deadlineIsFailure(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	c := &tasks.Checker{
+		Prober:   &probe.Prober{HTTPSPort: ln.Addr().(*net.TCPAddr).Port},
+		Timeouts: map[string]time.Duration{tasks.CheckHTTPS: 200 * time.Millisecond},
+	}
+	vm := tasks.VM{Name: "emma", IPv4: "127.0.0.1"}
+	if r := c.Run(t.Context(), tasks.CheckHTTPS, vm); r.Status != tasks.CheckFail {
+		t.Errorf("hung HTTPS: %+v, want fail", r)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if r := c.Run(ctx, tasks.CheckHTTPS, vm); r.Status != tasks.CheckUnknown {
+		t.Errorf("sweep ended: %+v, want unknown", r)
+	}
+}
