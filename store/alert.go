@@ -130,3 +130,34 @@ func (s *AlertService) SaveAlert(ctx context.Context, st tasks.AlertState, event
 	}
 	return nil
 }
+
+// DeleteAlert deletes the state of (st.VM, st.Check) and the VM's latest
+// result of that check if the stored version is still st.Version, and
+// appends events, in one transaction. It returns ECONFLICT, writing
+// nothing, when another writer came first, or an internal error.
+func (s *AlertService) DeleteAlert(ctx context.Context, st tasks.AlertState, events []tasks.AlertEvent) error {
+	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM alert_states WHERE vm = ? AND check_name = ? AND version = ?`, st.VM, st.Check, st.Version)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return tasks.Errorf(tasks.ECONFLICT, "The alert state of %s/%s changed meanwhile.", st.VM, st.Check)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM check_results WHERE vm = ? AND check_name = ?`, st.VM, st.Check); err != nil {
+			return err
+		}
+		for _, ev := range events {
+			if _, err := insertEvent(ctx, tx, "", ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && tasks.ErrorCode(err) == tasks.EINTERNAL {
+		return fmt.Errorf("delete alert %s/%s: %w", st.VM, st.Check, err)
+	}
+	return err
+}

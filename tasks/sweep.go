@@ -97,5 +97,10 @@ func (a *Alerts) Sweep(ctx context.Context, kind SweepKind) (SweepSummary, error
 	if err := a.apply(ctx, vms, counted, plan); err != nil {
 		return sum, fmt.Errorf("sweep %s: %w", kind, err)
 	}
+	if kind == SweepUptime {
+		if err := a.forgetGone(ctx, vms, a.now()); err != nil {
+			return sum, fmt.Errorf("sweep %s: %w", kind, err)
+		}
+	}
 	return sum, nil
 }

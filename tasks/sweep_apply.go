@@ -126,3 +126,36 @@ func (a *Alerts) reload(ctx context.Context, vm, check string) (AlertState, erro
 	}
 	return AlertState{VM: vm, Check: check}, nil
 }
+
+// forgetGone deletes the alert states of VMs the bot no longer knows (a
+// destroyed droplet), telling the channel that an announced incident ended
+// with its VM, so no thread stays open and no reminder comes for it.
+// Another replica deleting the same state first is not an error.
+func (a *Alerts) forgetGone(ctx context.Context, vms []VM, now time.Time) error {
+	known := make(map[string]bool, len(vms))
+	for _, vm := range vms {
+		known[vm.Name] = true
+	}
+	all, err := a.store.AlertStates(ctx)
+	if err != nil {
+		return err
+	}
+	for _, st := range all {
+		if st.VM == "" || known[st.VM] {
+			continue
+		}
+		var evs []AlertEvent
+		if st.Announced != 0 {
+			ev := st.event(EventResolved, now)
+			ev.Incident, ev.Detail, ev.Checks = st.Announced, "the VM is gone", 0
+			if st.Announced == st.Incident && !st.Since.IsZero() {
+				ev.Duration, ev.Checks = now.Sub(st.Since), st.Checks
+			}
+			evs = append(evs, ev)
+		}
+		if err := a.store.DeleteAlert(ctx, st, evs); err != nil && ErrorCode(err) != ECONFLICT {
+			return err
+		}
+	}
+	return nil
+}

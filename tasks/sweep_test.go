@@ -249,3 +249,39 @@ func TestCheckNow(t *testing.T) {
 		t.Errorf("emma/https Fails = %d after CheckNow, want 1", st.Fails)
 	}
 }
+
+// A VM that is gone (destroyed) takes its alert states with it; an
+// announced incident is told to have ended, so its thread closes.
+func TestSweep_forgetsGoneVMs(t *testing.T) {
+	e := newAlertEnv(t, false, fleet4...)
+	e.setService(t, "emma", false)
+	for range 3 {
+		e.sweep(t, tasks.SweepUptime)
+	}
+	if err := e.vms.DeleteVM(t.Context(), "emma"); err != nil {
+		t.Fatal(err)
+	}
+	if sum := e.sweep(t, tasks.SweepUptime); sum.VMs != 3 {
+		t.Errorf("swept %d VMs, want 3", sum.VMs)
+	}
+	wantEvents(t, e, "firing emma/https", "resolved emma/https")
+	evs, err := e.alerts.EventsSince(t.Context(), time.Time{}, tasks.EventResolved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs[0].Detail != "the VM is gone" || evs[0].Incident != 1 || evs[0].Duration != 3*time.Minute {
+		t.Errorf("resolved event %+v, want incident 1 gone after 3m", evs[0])
+	}
+	all, err := e.alerts.AlertStates(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range all {
+		if st.VM == "emma" {
+			t.Errorf("state of the gone VM kept: %+v", st)
+		}
+	}
+	if rs, err := e.alerts.LatestResults(t.Context(), "emma"); err != nil || len(rs) != 0 {
+		t.Errorf("results of the gone VM: %+v, %v; want none", rs, err)
+	}
+}
