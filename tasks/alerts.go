@@ -32,10 +32,13 @@ func SweepChecks(kind SweepKind) []string {
 	return nil
 }
 
-// AlertsDeps is what NewAlerts needs. Droplets is optional: when set, the
-// uptime sweep also asks DigitalOcean, and an unreachable API is one
-// class-wide alert (GroupCloud) instead of an alert per VM.
+// AlertsDeps is what NewAlerts needs. Views and Droplets are optional:
+// with Views the uptime sweep reads whether the reconcile job's last call
+// to DigitalOcean failed (no API call of its own); else, with Droplets, it
+// asks DigitalOcean itself. Either way an unreachable API is one class-wide
+// alert (GroupCloud) and no VM's counter moves meanwhile.
 type AlertsDeps struct {
+	Views    CloudViewStore
 	VMs      VMService
 	SSH      RemoteDialer
 	Prober   Prober
@@ -66,6 +69,7 @@ type Alerts struct {
 	store    AlertStore
 	checker  *Checker
 	cfg      AlertConfig
+	views    CloudViewStore
 	droplets DropletLister
 	tag      string
 	parallel int
@@ -86,7 +90,7 @@ func NewAlerts(d AlertsDeps) *Alerts {
 	}
 	cfg := d.Config.WithDefaults()
 	return &Alerts{
-		vms: d.VMs, store: d.Store, cfg: cfg, droplets: d.Droplets, tag: d.Tag, parallel: d.Parallel, now: d.Now, log: d.Logger,
+		vms: d.VMs, store: d.Store, cfg: cfg, views: d.Views, droplets: d.Droplets, tag: d.Tag, parallel: d.Parallel, now: d.Now, log: d.Logger,
 		checker: &Checker{SSH: d.SSH, SSHUser: d.SSHUser, SSHPort: d.SSHPort, Domain: d.Domain, Prober: d.Prober,
 			Scanner: d.Scanner, ScanPorts: d.ScanPorts, Timeouts: d.Timeouts, Config: cfg, Now: d.Now, Logger: d.Logger},
 	}

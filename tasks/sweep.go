@@ -48,15 +48,11 @@ func (a *Alerts) Sweep(ctx context.Context, kind SweepKind) (SweepSummary, error
 		vms[i] = *vm
 	}
 	plan := sweepPlan{checks: checks}
-	if kind == SweepUptime && a.droplets != nil {
-		r := Result{Check: GroupCloud, Status: CheckOK, Detail: "DigitalOcean answers", At: a.now()}
-		if _, err := a.droplets.ListDroplets(ctx, a.tag); err != nil {
-			a.log.WarnContext(ctx, "sweep: DigitalOcean unreachable", "err", err)
-			r.Status, r.Detail = CheckFail, "DigitalOcean's API does not answer"
-			r.Fix = "Check https://status.digitalocean.com; VM alerts wait until it answers."
-			sum.Cloud = true
+	if kind == SweepUptime {
+		if plan.cloud, err = a.cloudResult(ctx); err != nil {
+			return sum, fmt.Errorf("sweep %s: %w", kind, err)
 		}
-		plan.cloud = &r
+		sum.Cloud = plan.cloud != nil && plan.cloud.Status == CheckFail
 	}
 
 	// Each VM's checks run in order in one goroutine (hostkey after ssh);
@@ -103,4 +99,36 @@ func (a *Alerts) Sweep(ctx context.Context, kind SweepKind) (SweepSummary, error
 		}
 	}
 	return sum, nil
+}
+
+// cloudResult says whether DigitalOcean answers: from the reconcile job's
+// stored view if there is one, else by asking. It returns nil when neither
+// source is set or no reconcile has run yet, and an error only when the
+// store fails.
+func (a *Alerts) cloudResult(ctx context.Context) (*Result, error) {
+	r := Result{Check: GroupCloud, Status: CheckOK, Detail: "DigitalOcean answers", At: a.now()}
+	var why string
+	switch {
+	case a.views != nil:
+		v, err := a.views.CloudView(ctx, a.tag)
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		why = v.Err
+	case a.droplets != nil:
+		if _, err := a.droplets.ListDroplets(ctx, a.tag); err != nil {
+			why = ErrorMessage(err)
+		}
+	default:
+		return nil, nil
+	}
+	if why != "" {
+		a.log.WarnContext(ctx, "sweep: DigitalOcean unreachable", "err", why)
+		r.Status, r.Detail = CheckFail, "DigitalOcean's API does not answer: "+why
+		r.Fix = "Check https://status.digitalocean.com; VM alerts wait until it answers."
+	}
+	return &r, nil
 }

@@ -1,12 +1,14 @@
 package tasks_test
 
 import (
+	"log/slog"
 	"reflect"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/cicf/cicf-bot/store"
 	"github.com/cicf/cicf-bot/tasks"
 )
 
@@ -284,4 +286,40 @@ func TestSweep_forgetsGoneVMs(t *testing.T) {
 	if rs, err := e.alerts.LatestResults(t.Context(), "emma"); err != nil || len(rs) != 0 {
 		t.Errorf("results of the gone VM: %+v, %v; want none", rs, err)
 	}
+}
+
+// With the reconcile job's stored view, a failed last call to DigitalOcean
+// is the class-wide alert, without an API call of the sweep's own.
+func TestSweep_cloudDownFromView(t *testing.T) {
+	e := newAlertEnv(t, false, fleet4...)
+	views := store.NewCloudViewStore(e.db)
+	e.engine = tasks.NewAlerts(tasks.AlertsDeps{
+		VMs: e.vms, SSH: e.sim, Prober: e.sim, Scanner: proberScanner{e.sim}, Store: e.alerts, Views: views, Tag: "cicf",
+		Now: e.clock, Logger: slog.New(slog.DiscardHandler),
+	})
+	if sum := e.sweep(t, tasks.SweepUptime); sum.Cloud { // before any reconcile: nothing to say
+		t.Fatal("cloud down before any reconcile")
+	}
+	save := func(errText string) {
+		t.Helper()
+		if _, err := views.SaveCloudView(t.Context(), &tasks.CloudView{Tag: "cicf", CheckedAt: e.now, Err: errText}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save("DigitalOcean did not answer in time.")
+	e.setService(t, "emma", false)
+	for range 3 {
+		if sum := e.sweep(t, tasks.SweepUptime); !sum.Cloud {
+			t.Fatal("summary does not say DigitalOcean is down")
+		}
+	}
+	wantEvents(t, e, "firing /group:cloud")
+	if st := e.state(t, "emma", tasks.CheckHTTPS); st.Fails != 0 {
+		t.Errorf("emma/https Fails = %d while DigitalOcean is down, want 0", st.Fails)
+	}
+	save("")
+	for range 2 {
+		e.sweep(t, tasks.SweepUptime)
+	}
+	wantEvents(t, e, "firing /group:cloud", "resolved /group:cloud")
 }
