@@ -55,7 +55,7 @@ func (a *Alerts) Sweep(ctx context.Context, kind SweepKind) (SweepSummary, error
 		sum.Cloud = plan.cloud != nil && plan.cloud.Status == CheckFail
 	}
 
-	// Each VM's checks run in order in one goroutine (hostkey after ssh);
+	// Each VM holds one slot while its checks run (hostkey after ssh);
 	// the semaphore bounds the VMs in flight, and every check has its own
 	// deadline, so one slow VM holds one slot for a bounded time.
 	perVM := make([][]Result, len(vms))

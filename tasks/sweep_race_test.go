@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -79,10 +80,12 @@ type stuckNetwork struct {
 	tasks.RemoteDialer
 	tasks.Prober
 	stuck string
+	waits *atomic.Int32 // calls that waited out a deadline
 }
 
 func (n stuckNetwork) Dial(ctx context.Context, addr, user, hostKey string) (tasks.Remote, error) {
 	if addr == n.stuck+":22" {
+		n.waits.Add(1)
 		<-ctx.Done()
 		return nil, tasks.Errorf(tasks.EUNAVAILABLE, "dial %s: timed out", addr)
 	}
@@ -91,6 +94,7 @@ func (n stuckNetwork) Dial(ctx context.Context, addr, user, hostKey string) (tas
 
 func (n stuckNetwork) HTTPS(ctx context.Context, ip, fqdn string) (int, int, error) {
 	if ip == n.stuck {
+		n.waits.Add(1)
 		<-ctx.Done()
 		return 0, 0, ctx.Err()
 	}
@@ -105,7 +109,7 @@ func TestSweep_slowVMDoesNotStall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	netw := stuckNetwork{RemoteDialer: e.sim, Prober: e.sim, stuck: emma.IPv4}
+	netw := stuckNetwork{RemoteDialer: e.sim, Prober: e.sim, stuck: emma.IPv4, waits: new(atomic.Int32)}
 	short := 100 * time.Millisecond
 	e.engine = tasks.NewAlerts(tasks.AlertsDeps{
 		VMs: e.vms, SSH: netw, Prober: netw, Scanner: proberScanner{e.sim}, Store: e.alerts, Parallel: 1,
@@ -129,6 +133,10 @@ func TestSweep_slowVMDoesNotStall(t *testing.T) {
 		if got[n+"/ssh"] != want || (n != "emma" && got[n+"/https"] != tasks.CheckOK) {
 			t.Errorf("%s: ssh %s https %s, want ssh %s", n, got[n+"/ssh"], got[n+"/https"], want)
 		}
+	}
+	// SSH and HTTPS each waited once; hostkey and cert knew from them.
+	if n := netw.waits.Load(); n != 2 || got["emma/hostkey"] != tasks.CheckUnknown || got["emma/cert"] != tasks.CheckUnknown {
+		t.Errorf("%d calls waited out a deadline (want 2); hostkey %s, cert %s (want unknown)", n, got["emma/hostkey"], got["emma/cert"])
 	}
 	if got["emma/https"] != tasks.CheckFail {
 		t.Errorf("emma/https stored %s, want what was found (fail); only counting skips it", got["emma/https"])
