@@ -81,7 +81,8 @@ func (c *Checker) resourcesResult(vm VM, out string) Result {
 
 // sustainCPU carries high CPU across sweeps: prev is the VM's previous
 // resources result. CPU at or above the threshold keeps prev's Since; once
-// it has lasted cpu_for the result fails.
+// it has lasted cpu_for the result fails, at once (Immediate): cpu_for
+// already waited out the blips that fire_after is for.
 func sustainCPU(cfg AlertConfig, prev *Result, r Result) Result {
 	if r.Check != CheckResources || r.Since.IsZero() {
 		return r
@@ -90,7 +91,7 @@ func sustainCPU(cfg AlertConfig, prev *Result, r Result) Result {
 		r.Since = prev.Since
 	}
 	if lasted := r.At.Sub(r.Since); lasted >= cfg.CPUFor {
-		r.Status = CheckFail
+		r.Status, r.Immediate = CheckFail, true
 		r.Detail = fmt.Sprintf("%s, for %s", r.Detail, lasted.Round(time.Second))
 	}
 	return r
