@@ -156,6 +156,9 @@ func TestAlertsOnRealVMs(t *testing.T) {
 	if top := strconv.Itoa(int(res.Numbers["top_pid"])); top != burners[0] && top != burners[1] {
 		t.Errorf("top pid %s, want one of the burners %v", top, burners)
 	}
+	if got := firing(); len(got) != 2 || got[1] != "emma/resources" {
+		t.Errorf("firing events %v, want emma/resources at once once cpu_for has passed", got)
+	}
 	for _, b := range burners {
 		vm.Exec("kill", b)
 	}
@@ -172,7 +175,7 @@ func TestAlertsOnRealVMs(t *testing.T) {
 	if rs[tasks.CheckHostKey].Status != tasks.CheckFail || rs[tasks.CheckSSH].Status != tasks.CheckUnknown {
 		t.Errorf("host key replaced: hostkey %+v, ssh %+v; want fail and unknown", rs[tasks.CheckHostKey], rs[tasks.CheckSSH])
 	}
-	if got := firing(); len(got) != 2 || got[1] != "emma/hostkey" {
+	if got := firing(); len(got) != 3 || got[2] != "emma/hostkey" {
 		t.Errorf("firing events %v, want emma/hostkey at the first sweep", got)
 	}
 	rs = sweep(tasks.SweepFirewall)
