@@ -8,7 +8,8 @@ import (
 
 // apply moves alert state with one batch of counted results, at now:
 //   - mutes that ended are deleted (and announced) first, so a failure
-//     still there is told at once, also for checks this batch did not run;
+//     still there is told at once, also for checks this batch did not run
+//     (and so are those a mute lifted by hand held back, see owesMessage);
 //   - a check failing class-wide (plan.grouped), or DigitalOcean down,
 //     advances no per-VM counter: its VMs only take stock, and the
 //     class-wide state gets the failure;
@@ -74,13 +75,26 @@ func (a *Alerts) apply(ctx context.Context, vms []VM, counted []Result, plan swe
 		}
 	}
 	for k, st := range states {
-		if !touched[k] && endedMute(expired, k.vm) {
-			if err := a.step(ctx, st, nil, now, mutedAt(mutes, k.vm, now)); err != nil {
+		muted := mutedAt(mutes, k.vm, now)
+		if !touched[k] && (endedMute(expired, k.vm) || a.owesMessage(st, muted, now)) {
+			if err := a.step(ctx, st, nil, now, muted); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// owesMessage reports whether st, which this batch did not look at, has a
+// message due now: a firing or resolve held back by a mute that was lifted
+// (by hand, so ExpireMutes did not see it), or a reminder of a check whose
+// own sweep is rarer than remind_every.
+func (a *Alerts) owesMessage(st AlertState, muted bool, now time.Time) bool {
+	if muted || st.Flapping {
+		return false
+	}
+	return (st.Firing && st.Announced != st.Incident) || (!st.Firing && st.Announced != 0) ||
+		(st.Firing && now.Sub(st.Reminded) >= a.cfg.RemindEvery)
 }
 
 // endedMute reports whether one of expired covered vm.

@@ -323,3 +323,36 @@ func TestSweep_cloudDownFromView(t *testing.T) {
 	}
 	wantEvents(t, e, "firing /group:cloud", "resolved /group:cloud")
 }
+
+// A mute lifted by hand: the firewall alert it held back is told at the
+// next sweep of any kind, not at the next (hourly) firewall sweep.
+func TestSweep_unmuteByHand(t *testing.T) {
+	e := newAlertEnv(t, false, fleet4...)
+	if err := e.alerts.Mute(t.Context(), tasks.Mute{VM: "emma", Until: e.now.Add(time.Hour), By: "U0TEACH01"}, e.now); err != nil {
+		t.Fatal(err)
+	}
+	e.setService(t, "emma", false) // vmsim: 80 and 443 closed, so no firewall finding; use https
+	for range 3 {
+		e.sweep(t, tasks.SweepUptime)
+	}
+	if err := e.alerts.Unmute(t.Context(), "emma", "U0TEACH02", e.now); err != nil {
+		t.Fatal(err)
+	}
+	e.sweep(t, tasks.SweepResources) // does not look at HTTPS
+	wantEvents(t, e, "muted emma/", "unmuted emma/", "firing emma/https")
+}
+
+// A firing alert whose own sweep is rare still gets its reminder on time,
+// from whatever sweep runs.
+func TestSweep_reminderFromOtherSweep(t *testing.T) {
+	e := newAlertEnv(t, false, fleet4...) // remind_every 1h
+	e.setService(t, "emma", false)
+	for range 3 {
+		e.sweep(t, tasks.SweepUptime)
+	}
+	e.now = e.now.Add(58 * time.Minute)
+	e.sweep(t, tasks.SweepResources) // 59 min after firing: not yet
+	wantEvents(t, e, "firing emma/https")
+	e.sweep(t, tasks.SweepResources)
+	wantEvents(t, e, "firing emma/https", "reminder emma/https")
+}
