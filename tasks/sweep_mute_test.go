@@ -1,0 +1,85 @@
+package tasks_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/cicf/cicf-bot/tasks"
+)
+
+// A mute keeps state but says nothing; when it ends with the failure still
+// there, the firing message comes at once.
+func TestSweep_muteAndExpiry(t *testing.T) {
+	e := newAlertEnv(t, false, fleet4...)
+	if err := e.alerts.Mute(t.Context(), tasks.Mute{VM: "emma", Until: e.now.Add(10 * time.Minute), By: "U0TEACH01"}, e.now); err != nil {
+		t.Fatal(err)
+	}
+	e.setService(t, "emma", false)
+	for range 4 {
+		e.sweep(t, tasks.SweepUptime)
+	}
+	wantEvents(t, e, "muted emma/")
+	if st := e.state(t, "emma", tasks.CheckHTTPS); !st.Firing || st.Announced != 0 {
+		t.Fatalf("muted emma/https = %+v, want firing, not announced", st)
+	}
+	e.now = e.now.Add(10 * time.Minute)
+	// The resources sweep does not look at HTTPS, yet the mute's end
+	// announces its failure at once.
+	e.sweep(t, tasks.SweepResources)
+	wantEvents(t, e, "muted emma/", "unmuted emma/", "firing emma/https")
+}
+
+// A mute lifted by hand: the firewall alert it held back is told at the
+// next sweep of any kind, not at the next (hourly) firewall sweep.
+func TestSweep_unmuteByHand(t *testing.T) {
+	e := newAlertEnv(t, false, fleet4...)
+	if err := e.alerts.Mute(t.Context(), tasks.Mute{VM: "emma", Until: e.now.Add(time.Hour), By: "U0TEACH01"}, e.now); err != nil {
+		t.Fatal(err)
+	}
+	e.setService(t, "emma", false) // vmsim: 80 and 443 closed, so no firewall finding; use https
+	for range 3 {
+		e.sweep(t, tasks.SweepUptime)
+	}
+	if err := e.alerts.Unmute(t.Context(), "emma", "U0TEACH02", e.now); err != nil {
+		t.Fatal(err)
+	}
+	e.sweep(t, tasks.SweepResources) // does not look at HTTPS
+	wantEvents(t, e, "muted emma/", "unmuted emma/", "firing emma/https")
+}
+
+// A firing alert whose own sweep is rare still gets its reminder on time,
+// from whatever sweep runs.
+func TestSweep_reminderFromOtherSweep(t *testing.T) {
+	e := newAlertEnv(t, false, fleet4...) // remind_every 1h
+	e.setService(t, "emma", false)
+	for range 3 {
+		e.sweep(t, tasks.SweepUptime)
+	}
+	e.now = e.now.Add(58 * time.Minute)
+	e.sweep(t, tasks.SweepResources) // 59 min after firing: not yet
+	wantEvents(t, e, "firing emma/https")
+	e.sweep(t, tasks.SweepResources)
+	wantEvents(t, e, "firing emma/https", "reminder emma/https")
+}
+
+// A restarted bot (a new engine over a reopened file) neither repeats the
+// firing message nor loses the resolve.
+func TestSweep_restart(t *testing.T) {
+	e := newAlertEnv(t, false, fleet4...)
+	e.setService(t, "emma", false)
+	for range 4 {
+		e.sweep(t, tasks.SweepUptime)
+	}
+	e.db.Close()
+	e.open(t)
+	e.engine = e.newEngine()
+	e.sweep(t, tasks.SweepUptime)
+	wantEvents(t, e, "firing emma/https")
+	e.setService(t, "emma", true)
+	e.sweep(t, tasks.SweepUptime)
+	e.db.Close()
+	e.open(t)
+	e.engine = e.newEngine()
+	e.sweep(t, tasks.SweepUptime)
+	wantEvents(t, e, "firing emma/https", "resolved emma/https")
+}
