@@ -188,11 +188,28 @@ func (a *Alerts) checkVM(ctx context.Context, vm VM, checks []string, prev map[r
 			} else {
 				r = sustainCPU(a.cfg, nil, r)
 			}
+			r.Detail, r.Fix = clipText(r.Detail, maxDetail), clipText(r.Fix, maxDetail)
 			rs[i] = r
 		})
 	}
 	wg.Wait()
 	return rs
+}
+
+// maxDetail bounds a result's Detail and Fix, in runes: a VM with hundreds
+// of open ports must not make a message Slack refuses.
+const maxDetail = 600
+
+// clipText returns s cut to n runes, marked with an ellipsis when cut.
+func clipText(s string, n int) string {
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j] + "…"
+		}
+		i++
+	}
+	return s
 }
 
 // notCheckable says why vm cannot be checked now, or "".

@@ -70,3 +70,15 @@ func TestGroupFailures(t *testing.T) {
 		}
 	}
 }
+
+func TestClipText(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{{"", 3, ""}, {"abc", 3, "abc"}, {"abcd", 3, "abc…"}, {"ääää", 2, "ää…"}} {
+		if got := clipText(c.in, c.n); got != c.want {
+			t.Errorf("clipText(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
+}
