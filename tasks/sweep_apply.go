@@ -108,10 +108,15 @@ func endedMute(expired []Mute, vm string) bool {
 }
 
 // step runs Step and saves the outcome. When another writer (a second
-// replica) moved the state meanwhile, it reloads it and tries once more; a
-// second conflict is logged and left to the next sweep.
+// replica) moved the state meanwhile, it reloads it and tries once more,
+// without r if the other writer's step came after r was taken (it counted
+// what r saw: two replicas sweeping together count a sweep once); a second
+// conflict is logged and left to the next sweep.
 func (a *Alerts) step(ctx context.Context, st AlertState, r *Result, now time.Time, muted bool) error {
 	for attempt := 0; ; attempt++ {
+		if attempt > 0 && r != nil && !st.UpdatedAt.Before(r.At) {
+			r = nil
+		}
 		next, evs := Step(st, r, now, a.cfg, muted)
 		err := a.store.SaveAlert(ctx, next, evs)
 		if ErrorCode(err) != ECONFLICT {

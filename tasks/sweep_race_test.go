@@ -20,6 +20,7 @@ type racingStore struct {
 	other        *store.AlertService
 	vm, check    string
 	once         sync.Once
+	otherAt      time.Time // when the other replica stepped; zero: at its last sweep
 	otherStepped tasks.AlertState
 }
 
@@ -35,6 +36,9 @@ func (s *racingStore) SaveAlert(ctx context.Context, st tasks.AlertState, evs []
 			for _, o := range all {
 				if o.VM == s.vm && o.Check == s.check {
 					o.Fails++ // the other replica counted its own failure
+					if s.otherAt.After(o.UpdatedAt) {
+						o.UpdatedAt = s.otherAt
+					}
 					s.otherStepped = o
 					err = s.other.SaveAlert(ctx, o, nil)
 				}
@@ -72,6 +76,30 @@ func TestSweep_conflictRetried(t *testing.T) {
 		t.Errorf("emma/https = %+v, want 3 failures, firing, version 3", st)
 	}
 	wantEvents(t, e, "firing emma/https")
+}
+
+// Two replicas sweeping together: the one that lost the race finds that the
+// winner stepped after its own result was taken, and does not count the same
+// sweep twice.
+func TestSweep_conflictSameSweepCountedOnce(t *testing.T) {
+	e := newAlertEnv(t, false, fleet4...)
+	e.setService(t, "emma", false)
+	e.sweep(t, tasks.SweepUptime) // emma/https: 1 failure
+	other := *e
+	other.open(t)
+	e.now = e.now.Add(time.Minute)
+	rs := &racingStore{AlertService: e.alerts, other: other.alerts, vm: "emma", check: tasks.CheckHTTPS, otherAt: e.now}
+	e.engine = tasks.NewAlerts(tasks.AlertsDeps{
+		VMs: e.vms, SSH: e.sim, Prober: e.sim, Scanner: proberScanner{e.sim}, Store: rs,
+		Config: tasks.AlertConfig{FireAfter: 3}, Now: e.clock, Logger: slog.New(slog.DiscardHandler),
+	})
+	if _, err := e.engine.Sweep(t.Context(), tasks.SweepUptime); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.state(t, "emma", tasks.CheckHTTPS); st.Fails != 2 || st.Firing || st.Version != 3 {
+		t.Errorf("emma/https = %+v, want 2 failures (one per sweep), not firing, version 3", st)
+	}
+	wantEvents(t, e)
 }
 
 // stuckNetwork is vmsim behind a network where one address swallows
