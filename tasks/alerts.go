@@ -145,15 +145,14 @@ func (a *Alerts) previousResults(ctx context.Context, vm string) (map[resultKey]
 
 type resultKey struct{ vm, check string }
 
-// answerFollows maps a check to the one it waits for: when that one got no
-// answer at all, this one's is known (unknown) without waiting out a second
-// deadline. Other checks of a VM run at the same time, so a VM that does
-// not answer costs one deadline, not one per check.
-var answerFollows = map[string]string{CheckHostKey: CheckSSH, CheckCert: CheckHTTPS}
-
-// noAnswer reports whether r found nothing listening at all.
-func noAnswer(r Result) bool {
-	return r.Status == CheckFail && (r.Check == CheckSSH || (r.Check == CheckHTTPS && r.Value == 0))
+// derived are the checks whose result another check's already tells: a
+// sweep that runs both dials each VM once and fetches its page once.
+var derived = map[string]struct {
+	from string
+	fn   func(c *Checker, vm VM, r Result) Result
+}{
+	CheckHostKey: {CheckSSH, (*Checker).hostKeyFromSSH},
+	CheckCert:    {CheckHTTPS, (*Checker).certFromHTTPS},
 }
 
 // checkVM runs checks on vm, each under its own deadline, and returns their
@@ -170,17 +169,16 @@ func (a *Alerts) checkVM(ctx context.Context, vm VM, checks []string, prev map[r
 	for i, name := range checks {
 		wg.Go(func() {
 			defer close(done[i])
-			if j, ok := index[answerFollows[name]]; ok {
-				<-done[j]
-				if noAnswer(rs[j]) {
-					rs[i] = a.checker.result(vm, name, CheckUnknown, rs[j].Detail)
-					return
-				}
-			}
 			var r Result
-			if why := notCheckable(vm); why != "" {
+			d, isDerived := derived[name]
+			j, hasSource := index[d.from]
+			switch why := notCheckable(vm); {
+			case why != "":
 				r = a.checker.result(vm, name, CheckUnknown, why)
-			} else {
+			case isDerived && hasSource:
+				<-done[j]
+				r = d.fn(a.checker, vm, rs[j])
+			default:
 				r = a.checker.Run(ctx, name, vm)
 			}
 			if p, ok := prev[resultKey{vm.Name, name}]; ok {

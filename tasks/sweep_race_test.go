@@ -109,9 +109,11 @@ type stuckNetwork struct {
 	tasks.Prober
 	stuck string
 	waits *atomic.Int32 // calls that waited out a deadline
+	calls *atomic.Int32 // every dial and fetch
 }
 
 func (n stuckNetwork) Dial(ctx context.Context, addr, user, hostKey string) (tasks.Remote, error) {
+	n.calls.Add(1)
 	if addr == n.stuck+":22" {
 		n.waits.Add(1)
 		<-ctx.Done()
@@ -121,6 +123,7 @@ func (n stuckNetwork) Dial(ctx context.Context, addr, user, hostKey string) (tas
 }
 
 func (n stuckNetwork) HTTPS(ctx context.Context, ip, fqdn string) (int, int, error) {
+	n.calls.Add(1)
 	if ip == n.stuck {
 		n.waits.Add(1)
 		<-ctx.Done()
@@ -137,7 +140,7 @@ func TestSweep_slowVMDoesNotStall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	netw := stuckNetwork{RemoteDialer: e.sim, Prober: e.sim, stuck: emma.IPv4, waits: new(atomic.Int32)}
+	netw := stuckNetwork{RemoteDialer: e.sim, Prober: e.sim, stuck: emma.IPv4, waits: new(atomic.Int32), calls: new(atomic.Int32)}
 	short := 100 * time.Millisecond
 	e.engine = tasks.NewAlerts(tasks.AlertsDeps{
 		VMs: e.vms, SSH: netw, Prober: netw, Scanner: proberScanner{e.sim}, Store: e.alerts, Parallel: 1,
@@ -162,7 +165,11 @@ func TestSweep_slowVMDoesNotStall(t *testing.T) {
 			t.Errorf("%s: ssh %s https %s, want ssh %s", n, got[n+"/ssh"], got[n+"/https"], want)
 		}
 	}
-	// SSH and HTTPS each waited once; hostkey and cert knew from them.
+	// One handshake and one fetch per VM: hostkey and cert are read from
+	// them, so the stuck VM too waited out one deadline each.
+	if n := netw.calls.Load(); n != 2*int32(len(fleet4)) {
+		t.Errorf("%d dials and fetches, want 2 per VM", n)
+	}
 	if n := netw.waits.Load(); n != 2 || got["emma/hostkey"] != tasks.CheckUnknown || got["emma/cert"] != tasks.CheckUnknown {
 		t.Errorf("%d calls waited out a deadline (want 2); hostkey %s, cert %s (want unknown)", n, got["emma/hostkey"], got["emma/cert"])
 	}
