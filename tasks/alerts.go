@@ -39,6 +39,9 @@ func SweepChecks(kind SweepKind) []string {
 // asks DigitalOcean itself. Either way an unreachable API is one class-wide
 // alert (GroupCloud) and no VM's counter moves meanwhile.
 type AlertsDeps struct {
+	// Runs, if set, tells which VMs a run (provision, reset, power) is
+	// changing: they are not checked meanwhile, so a reset is no outage.
+	Runs     ActiveRunLister
 	Views    CloudViewStore
 	VMs      VMService
 	SSH      RemoteDialer
@@ -70,6 +73,7 @@ type Alerts struct {
 	store    AlertStore
 	checker  *Checker
 	cfg      AlertConfig
+	runs     ActiveRunLister
 	views    CloudViewStore
 	droplets DropletLister
 	tag      string
@@ -93,7 +97,7 @@ func NewAlerts(d AlertsDeps) *Alerts {
 	}
 	cfg := d.Config.WithDefaults()
 	return &Alerts{
-		vms: d.VMs, store: d.Store, cfg: cfg, views: d.Views, droplets: d.Droplets, tag: d.Tag, parallel: d.Parallel, now: d.Now, log: d.Logger,
+		vms: d.VMs, store: d.Store, cfg: cfg, runs: d.Runs, views: d.Views, droplets: d.Droplets, tag: d.Tag, parallel: d.Parallel, now: d.Now, log: d.Logger,
 		checker: &Checker{SSH: d.SSH, SSHUser: d.SSHUser, SSHPort: d.SSHPort, Domain: d.Domain, Prober: d.Prober,
 			Scanner: d.Scanner, ScanPorts: d.ScanPorts, Timeouts: d.Timeouts, Config: cfg, Now: d.Now, Logger: d.Logger},
 	}
@@ -119,11 +123,15 @@ func (a *Alerts) CheckNow(ctx context.Context, name string) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs := a.checkVM(ctx, *vm, allChecks, prev)
+	busy, err := a.busyVMs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("check %s: %w", name, err)
+	}
+	rs := a.checkVM(ctx, *vm, allChecks, prev, busy)
 	if err := a.store.SaveResults(ctx, rs); err != nil {
 		return nil, fmt.Errorf("check %s: %w", name, err)
 	}
-	if err := a.apply(ctx, []VM{*vm}, inhibit(rs, prev), sweepPlan{}); err != nil {
+	if err := a.apply(ctx, []VM{*vm}, inhibit(rs, prev), sweepPlan{busy: busy}); err != nil {
 		return nil, fmt.Errorf("check %s: %w", name, err)
 	}
 	sort.Slice(rs, func(i, j int) bool { return rs[i].Check < rs[j].Check })
@@ -158,7 +166,7 @@ var derived = map[string]struct {
 // checkVM runs checks on vm, each under its own deadline, and returns their
 // results in the order of checks. A VM that is off or not yet provisioned
 // is not looked at: all unknown.
-func (a *Alerts) checkVM(ctx context.Context, vm VM, checks []string, prev map[resultKey]Result) []Result {
+func (a *Alerts) checkVM(ctx context.Context, vm VM, checks []string, prev map[resultKey]Result, busy map[string]string) []Result {
 	rs := make([]Result, len(checks))
 	index := make(map[string]int, len(checks))
 	done := make([]chan struct{}, len(checks))
@@ -172,7 +180,7 @@ func (a *Alerts) checkVM(ctx context.Context, vm VM, checks []string, prev map[r
 			var r Result
 			d, isDerived := derived[name]
 			j, hasSource := index[d.from]
-			switch why := notCheckable(vm); {
+			switch why := notCheckable(vm, busy); {
 			case why != "":
 				r = a.checker.result(vm, name, CheckUnknown, why)
 			case isDerived && hasSource:
@@ -210,13 +218,39 @@ func clipText(s string, n int) string {
 	return s
 }
 
-// notCheckable says why vm cannot be checked now, or "".
-func notCheckable(vm VM) string {
+// notCheckable says why vm cannot be checked now, or "". busy maps the
+// VMs a run is changing to the run's kind.
+func notCheckable(vm VM, busy map[string]string) string {
 	switch {
+	case busy[vm.Name] != "":
+		return "not checked: a " + busy[vm.Name] + " is under way"
 	case vm.Status == "off" || vm.Status == "archive":
 		return "not checked: the droplet is " + vm.Status
 	case vm.IPv4 == "" || vm.HostKey == "":
 		return "not checked: not provisioned yet"
 	}
 	return ""
+}
+
+// ActiveRunLister lists the runs under way; RunService implements it.
+type ActiveRunLister interface {
+	// ActiveRuns returns every running run, oldest first.
+	ActiveRuns(ctx context.Context) ([]*Run, error)
+}
+
+// busyVMs maps each VM a run is changing to the run's kind; empty without
+// Runs. It returns the store's error.
+func (a *Alerts) busyVMs(ctx context.Context) (map[string]string, error) {
+	busy := map[string]string{}
+	if a.runs == nil {
+		return busy, nil
+	}
+	runs, err := a.runs.ActiveRuns(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list active runs: %w", err)
+	}
+	for _, r := range runs {
+		busy[r.VM] = string(r.Kind)
+	}
+	return busy, nil
 }

@@ -22,6 +22,7 @@ type sweepPlan struct {
 	grouped   map[string][]string // check → failing VMs, for checks failing class-wide
 	immediate map[string]bool     // a grouped check whose member failures fire at once
 	cloud     *Result             // the GroupCloud result; nil if not asked
+	busy      map[string]string   // VMs a run is changing → the run's kind
 }
 
 // Sweep runs the checks of kind over every VM concurrently, at most
@@ -43,11 +44,15 @@ func (a *Alerts) Sweep(ctx context.Context, kind SweepKind) (SweepSummary, error
 	if err != nil {
 		return sum, fmt.Errorf("sweep %s: %w", kind, err)
 	}
+	busy, err := a.busyVMs(ctx)
+	if err != nil {
+		return sum, fmt.Errorf("sweep %s: %w", kind, err)
+	}
 	vms := make([]VM, len(list))
 	for i, vm := range list {
 		vms[i] = *vm
 	}
-	plan := sweepPlan{checks: checks}
+	plan := sweepPlan{checks: checks, busy: busy}
 	if kind == SweepUptime {
 		if plan.cloud, err = a.cloudResult(ctx); err != nil {
 			return sum, fmt.Errorf("sweep %s: %w", kind, err)
@@ -69,7 +74,7 @@ func (a *Alerts) Sweep(ctx context.Context, kind SweepKind) (SweepSummary, error
 				return
 			}
 			defer func() { <-sem }()
-			perVM[i] = a.checkVM(ctx, vm, checks, prev)
+			perVM[i] = a.checkVM(ctx, vm, checks, prev, busy)
 		})
 	}
 	wg.Wait()
@@ -86,7 +91,7 @@ func (a *Alerts) Sweep(ctx context.Context, kind SweepKind) (SweepSummary, error
 	sum.VMs, sum.Results = len(vms), len(rs)
 
 	counted := inhibit(rs, prev)
-	plan.grouped, plan.immediate = groupFailures(counted, vms, a.cfg)
+	plan.grouped, plan.immediate = groupFailures(counted, vms, busy)
 	for c := range plan.grouped {
 		sum.Grouped = append(sum.Grouped, c)
 	}

@@ -53,7 +53,7 @@ func (a *Alerts) apply(ctx context.Context, vms []VM, counted []Result, plan swe
 	}
 	checkable := 0
 	for _, vm := range vms {
-		if notCheckable(vm) == "" {
+		if notCheckable(vm, plan.busy) == "" {
 			checkable++
 		}
 	}

@@ -1,9 +1,11 @@
 package tasks_test
 
 import (
+	"log/slog"
 	"testing"
 	"time"
 
+	"github.com/cicf/cicf-bot/store"
 	"github.com/cicf/cicf-bot/tasks"
 )
 
@@ -82,4 +84,39 @@ func TestSweep_restart(t *testing.T) {
 	e.engine = e.newEngine()
 	e.sweep(t, tasks.SweepUptime)
 	wantEvents(t, e, "firing emma/https", "resolved emma/https")
+}
+
+// A VM that a run is changing (a reset) is not checked: its SSH going away
+// for a while is no outage.
+func TestSweep_skipsVMsUnderARun(t *testing.T) {
+	e := newAlertEnv(t, false, fleet4...)
+	runs := store.NewRunService(e.db)
+	e.engine = tasks.NewAlerts(tasks.AlertsDeps{
+		VMs: e.vms, SSH: e.sim, Prober: e.sim, Scanner: proberScanner{e.sim}, Store: e.alerts, Runs: runs,
+		Now: e.clock, Logger: slog.New(slog.DiscardHandler),
+	})
+	run := &tasks.Run{VM: "emma", Kind: tasks.RunReset, Steps: []string{"Create the droplet"}, StepIDs: []string{"create-droplet"}}
+	if err := runs.CreateRun(t.Context(), run); err != nil {
+		t.Fatal(err)
+	}
+	e.moveVM(t, "emma", "198.18.0.200") // the old droplet is gone
+	for range 3 {
+		e.sweep(t, tasks.SweepUptime)
+	}
+	wantEvents(t, e)
+	rs, err := e.engine.CheckNow(t.Context(), "emma")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs[0].Status != tasks.CheckUnknown || rs[0].Detail != "not checked: a reset is under way" {
+		t.Errorf("CheckNow during a reset: %+v", rs[0])
+	}
+	run.State = tasks.RunDone
+	if err := runs.UpdateRun(t.Context(), run); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		e.sweep(t, tasks.SweepUptime)
+	}
+	wantEvents(t, e, "firing emma/ssh")
 }
