@@ -161,3 +161,42 @@ func TestScheduleAlerts(t *testing.T) {
 		t.Errorf("firing events %+v, want emma/https once", firing)
 	}
 }
+
+// A job marked to run at start runs at once, though its schedule is a year
+// away, and Stop waits for that run too.
+func TestScheduler_runAtStart(t *testing.T) {
+	s := tasks.NewScheduler(time.UTC, nil)
+	release := make(chan struct{})
+	var finished atomic.Int32
+	if err := s.Add("yearly", "0 0 1 1 *", time.Minute, func(ctx context.Context) error {
+		<-release
+		finished.Add(1)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RunAtStart("nope"); tasks.ErrorCode(err) != tasks.EINVALID {
+		t.Errorf("RunAtStart(nope) = %v, want EINVALID", err)
+	}
+	if err := s.RunAtStart("yearly"); err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	waitFor(t, "the run at start", func() bool { return s.Stats("yearly").Started == 1 })
+	stopped := make(chan int32, 1)
+	go func() {
+		if err := s.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+		stopped <- finished.Load()
+	}()
+	select {
+	case <-stopped:
+		t.Fatal("Stop returned while the run at start was in flight")
+	case <-time.After(300 * time.Millisecond): // only a weaker test if slow
+	}
+	close(release)
+	if n := <-stopped; n != 1 {
+		t.Errorf("Stop returned with %d runs finished, want 1", n)
+	}
+}
