@@ -3,6 +3,7 @@ package tasks
 import (
 	"context"
 	"fmt"
+	"sort"
 	"sync"
 )
 
@@ -11,7 +12,7 @@ type SweepSummary struct {
 	Kind    SweepKind
 	VMs     int      // VMs looked at
 	Results int      // results stored
-	Grouped []string // checks that failed class-wide this sweep
+	Grouped []string // checks that failed class-wide this sweep, sorted
 	Cloud   bool     // DigitalOcean could not be reached
 }
 
@@ -95,6 +96,7 @@ func (a *Alerts) Sweep(ctx context.Context, kind SweepKind) (SweepSummary, error
 	for c := range plan.grouped {
 		sum.Grouped = append(sum.Grouped, c)
 	}
+	sort.Strings(sum.Grouped)
 	if err := a.apply(ctx, vms, counted, plan); err != nil {
 		return sum, fmt.Errorf("sweep %s: %w", kind, err)
 	}
