@@ -120,3 +120,22 @@ func TestSweep_skipsVMsUnderARun(t *testing.T) {
 	}
 	wantEvents(t, e, "firing emma/ssh")
 }
+
+// Flapping through the store: four changes within 2 h make one flapping
+// message, then quiet while it keeps changing, then one resolve once it has
+// been stable for an hour.
+func TestSweep_flapping(t *testing.T) {
+	e := newAlertEnv(t, false, fleet4...)
+	e.engine = tasks.NewAlerts(tasks.AlertsDeps{
+		VMs: e.vms, SSH: e.sim, Prober: e.sim, Scanner: proberScanner{e.sim}, Store: e.alerts,
+		Config: tasks.AlertConfig{FireAfter: 1, ResolveAfter: 1}, Now: e.clock, Logger: slog.New(slog.DiscardHandler),
+	})
+	for i := range 8 {
+		e.setService(t, "emma", i%2 == 1) // down, up, down, up, ...
+		e.sweep(t, tasks.SweepUptime)
+	}
+	wantEvents(t, e, "firing emma/https", "resolved emma/https", "firing emma/https", "flapping emma/https")
+	e.now = e.now.Add(time.Hour)
+	e.sweep(t, tasks.SweepUptime)
+	wantEvents(t, e, "firing emma/https", "resolved emma/https", "firing emma/https", "flapping emma/https", "resolved emma/https")
+}
