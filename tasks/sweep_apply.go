@@ -14,7 +14,9 @@ import (
 //     advances no per-VM counter: its VMs only take stock, and the
 //     class-wide state gets the failure;
 //   - every other result goes through Step, and each state is saved with its
-//     events by a conditional write, retried once after a conflict.
+//     events by a conditional write, retried once after a conflict;
+//   - a VM whose droplet is off is quiet as if muted: an open incident gets
+//     no reminders while it is off, and its end is told when it is back.
 func (a *Alerts) apply(ctx context.Context, vms []VM, counted []Result, plan sweepPlan) error {
 	now := a.now()
 	expired, err := a.store.ExpireMutes(ctx, now)
@@ -39,6 +41,11 @@ func (a *Alerts) apply(ctx context.Context, vms []VM, counted []Result, plan swe
 		}
 		return AlertState{VM: vm, Check: check}
 	}
+	off := map[string]bool{}
+	for _, vm := range vms {
+		off[vm.Name] = vm.Status == "off" || vm.Status == "archive"
+	}
+	quiet := func(vm string) bool { return off[vm] || mutedAt(mutes, vm, now) }
 	touched := map[resultKey]bool{}
 	cloudDown := plan.cloud != nil && plan.cloud.Status == CheckFail
 	for _, r := range counted {
@@ -47,7 +54,7 @@ func (a *Alerts) apply(ctx context.Context, vms []VM, counted []Result, plan swe
 		if _, grouped := plan.grouped[r.Check]; !grouped && !cloudDown {
 			rp = &r
 		}
-		if err := a.step(ctx, stateOf(r.VM, r.Check), rp, now, mutedAt(mutes, r.VM, now)); err != nil {
+		if err := a.step(ctx, stateOf(r.VM, r.Check), rp, now, quiet(r.VM)); err != nil {
 			return err
 		}
 	}
@@ -75,7 +82,7 @@ func (a *Alerts) apply(ctx context.Context, vms []VM, counted []Result, plan swe
 		}
 	}
 	for k, st := range states {
-		muted := mutedAt(mutes, k.vm, now)
+		muted := quiet(k.vm)
 		if !touched[k] && (endedMute(expired, k.vm) || a.owesMessage(st, muted, now)) {
 			if err := a.step(ctx, st, nil, now, muted); err != nil {
 				return err

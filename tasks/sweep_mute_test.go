@@ -139,3 +139,34 @@ func TestSweep_flapping(t *testing.T) {
 	e.sweep(t, tasks.SweepUptime)
 	wantEvents(t, e, "firing emma/https", "resolved emma/https", "firing emma/https", "flapping emma/https", "resolved emma/https")
 }
+
+// A VM powered off while its alert fires is quiet: no reminders while off;
+// back on and fixed, its resolve comes.
+func TestSweep_offVMIsQuiet(t *testing.T) {
+	e := newAlertEnv(t, false, fleet4...) // remind_every 1h
+	e.setService(t, "emma", false)
+	for range 3 {
+		e.sweep(t, tasks.SweepUptime)
+	}
+	vm, err := e.vms.FindVM(t.Context(), "emma")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm.Status = "off"
+	if err := e.vms.UpsertVM(t.Context(), vm); err != nil {
+		t.Fatal(err)
+	}
+	e.now = e.now.Add(2 * time.Hour)
+	e.sweep(t, tasks.SweepUptime)
+	e.sweep(t, tasks.SweepResources)
+	wantEvents(t, e, "firing emma/https")
+	vm.Status = "active"
+	if err := e.vms.UpsertVM(t.Context(), vm); err != nil {
+		t.Fatal(err)
+	}
+	e.setService(t, "emma", true)
+	for range 2 {
+		e.sweep(t, tasks.SweepUptime)
+	}
+	wantEvents(t, e, "firing emma/https", "resolved emma/https")
+}
