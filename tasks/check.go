@@ -114,6 +114,9 @@ func (c *Checker) Run(ctx context.Context, name string, vm VM) Result {
 	if d, ok := c.Timeouts[name]; ok && d > 0 {
 		ch.Timeout = d
 	}
+	if why := c.missing(name); why != "" {
+		return c.result(vm, name, CheckUnknown, why)
+	}
 	cctx, cancel := context.WithTimeout(ctx, ch.Timeout)
 	defer cancel()
 	done := make(chan Result, 1)
@@ -133,6 +136,27 @@ func (c *Checker) Run(ctx context.Context, name string, vm VM) Result {
 	case <-ctx.Done():
 		return c.result(vm, name, CheckUnknown, "the sweep ended before an answer")
 	}
+}
+
+// missing says which part check name needs is not wired, or "": a bot
+// configured without a scanner says so in the result instead of crashing
+// the sweep.
+func (c *Checker) missing(name string) string {
+	switch name {
+	case CheckSSH, CheckHostKey, CheckResources:
+		if c.SSH == nil {
+			return "not checked: no SSH client configured"
+		}
+	case CheckFirewall: // SSH only names the culprit (see dialVM)
+		if c.Scanner == nil {
+			return "not checked: no port scanner configured"
+		}
+	case CheckHTTPS, CheckCert:
+		if c.Prober == nil {
+			return "not checked: no HTTPS prober configured"
+		}
+	}
+	return ""
 }
 
 func (c *Checker) result(vm VM, check string, st CheckStatus, detail string) Result {

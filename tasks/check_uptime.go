@@ -13,6 +13,9 @@ func (c *Checker) dialVM(ctx context.Context, vm VM) (Remote, error) {
 	if vm.IPv4 == "" || vm.HostKey == "" {
 		return nil, Errorf(EUNAVAILABLE, "%s has no address or no pinned host key yet", vm.Name)
 	}
+	if c.SSH == nil {
+		return nil, Errorf(EUNAVAILABLE, "no SSH client configured")
+	}
 	user, port := c.SSHUser, c.SSHPort
 	if user == "" {
 		user = "cicf"
