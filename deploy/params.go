@@ -76,6 +76,38 @@ type view struct {
 	CaddyUser          string
 	CaddyPasswordHash  string
 	DataDir            string
+	DockerKey          string // armored, ends in a newline
+}
+
+// UserDataParams are the values of the first-boot user-data: who may log
+// in and the host key the bot pinned.
+type UserDataParams struct {
+	Name           string // student name, DNS label ^[a-z][a-z0-9-]{0,30}$
+	FQDN           string // NAME.DOMAIN
+	StudentKey     string // student's SSH public key, authorized_keys line
+	BotKey         string // the bot's SSH public key, authorized_keys line
+	HostKeyPrivate string // OpenSSH-format ed25519 host key the bot generated (PEM)
+	HostKeyPublic  string // its public key, authorized_keys line
+}
+
+// FilesParams are the values of the files uploaded over SSH; they hold no
+// key, so .env can be rendered again at any time with a new hash.
+type FilesParams struct {
+	Name              string // student name
+	FQDN              string // NAME.DOMAIN
+	CaddyUser         string // basic auth user; DefaultCaddyUser when empty
+	CaddyPasswordHash string // bcrypt hash ($2a$/$2b$); required
+}
+
+// UserData returns the part of p the user-data is rendered with.
+func (p Params) UserData() UserDataParams {
+	return UserDataParams{Name: p.Name, FQDN: p.FQDN, StudentKey: p.StudentKey, BotKey: p.BotKey,
+		HostKeyPrivate: p.HostKeyPrivate, HostKeyPublic: p.HostKeyPublic}
+}
+
+// Files returns the part of p the uploaded files are rendered with.
+func (p Params) Files() FilesParams {
+	return FilesParams{Name: p.Name, FQDN: p.FQDN, CaddyUser: p.CaddyUser, CaddyPasswordHash: p.CaddyPasswordHash}
 }
 
 // Validate reports whether Render can use p safely. It returns an error
@@ -91,16 +123,30 @@ func invalid(format string, args ...any) error {
 }
 
 func (p Params) normalize() (*view, error) {
-	v := &view{DataDir: DataDir}
-	if !nameRE.MatchString(p.Name) {
-		return nil, invalid("name %q must be a lowercase DNS label (a-z, 0-9, -; starts with a letter; at most 31 characters)", p.Name)
-	}
-	v.Name = p.Name
-	if err := checkFQDN(p.Name, p.FQDN); err != nil {
+	v, err := p.UserData().normalize()
+	if err != nil {
 		return nil, err
 	}
-	v.FQDN = p.FQDN
+	f, err := p.Files().normalize()
+	if err != nil {
+		return nil, err
+	}
+	v.CaddyUser, v.CaddyPasswordHash = f.CaddyUser, f.CaddyPasswordHash
+	return v, nil
+}
 
+func checkName(name, fqdn string) error {
+	if !nameRE.MatchString(name) {
+		return invalid("name %q must be a lowercase DNS label (a-z, 0-9, -; starts with a letter; at most 31 characters)", name)
+	}
+	return checkFQDN(name, fqdn)
+}
+
+func (p UserDataParams) normalize() (*view, error) {
+	if err := checkName(p.Name, p.FQDN); err != nil {
+		return nil, err
+	}
+	v := &view{DataDir: DataDir, Name: p.Name, FQDN: p.FQDN, DockerKey: dockerKey}
 	var err error
 	if v.StudentKey, _, err = authorizedKey("student key", p.StudentKey); err != nil {
 		return nil, err
@@ -111,8 +157,14 @@ func (p Params) normalize() (*view, error) {
 	if v.HostKeyPrivate, v.HostKeyPublic, err = hostKey(p.HostKeyPrivate, p.HostKeyPublic); err != nil {
 		return nil, err
 	}
+	return v, nil
+}
 
-	v.CaddyUser = p.CaddyUser
+func (p FilesParams) normalize() (*view, error) {
+	if err := checkName(p.Name, p.FQDN); err != nil {
+		return nil, err
+	}
+	v := &view{DataDir: DataDir, Name: p.Name, FQDN: p.FQDN, CaddyUser: p.CaddyUser}
 	if v.CaddyUser == "" {
 		v.CaddyUser = DefaultCaddyUser
 	}

@@ -39,6 +39,17 @@ type Payload struct {
 	Files    []File
 }
 
+// EnvPath is where the .env with the JupyterLab password hash goes on the VM.
+const EnvPath = DataDir + "/.env"
+
+// dockerKey is Docker's armored apt repository key, shipped inside the
+// user-data so the VM needs no keyserver, no gpg and no dirmngr. Its
+// fingerprint is checked against Docker's published one by
+// TestDockerKeyFingerprint, with gpg as the oracle.
+//
+//go:embed templates/docker.asc
+var dockerKey string
+
 // UserDataFile is the name WriteDir gives the cloud-init user-data.
 const UserDataFile = "user-data.yaml"
 
@@ -53,23 +64,48 @@ var payloadFiles = []struct {
 	{DataDir + "/Caddyfile", "Caddyfile", 0o644, true},
 	// 0600: the hash is offline-crackable, and other users on the VM (or a
 	// compromised container running as another uid) have no need for it.
-	{DataDir + "/.env", "env.tmpl", 0o600, false},
+	{EnvPath, "env.tmpl", 0o600, false},
 	{DataDir + "/work/welcome.ipynb", "welcome.ipynb.tmpl", 0o644, false},
 	{"/etc/systemd/system/" + ServiceName, ServiceName + ".tmpl", 0o644, false},
 }
 
-// Render validates p and renders the payload for it. It returns an error
-// wrapping ErrInvalid if p does not validate, and another error only if a
-// template is broken.
+// Render validates p and renders the whole payload for it (what
+// `cicf-bot render` writes). It returns an error wrapping ErrInvalid if p
+// does not validate, and another error only if a template is broken.
 func Render(p Params) (*Payload, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	ud, err := RenderUserData(p.UserData())
+	if err != nil {
+		return nil, err
+	}
+	files, err := RenderFiles(p.Files())
+	if err != nil {
+		return nil, err
+	}
+	return &Payload{UserData: ud, Files: files}, nil
+}
+
+// RenderUserData validates p and renders the first-boot cloud-init
+// user-data. Errors are as Render's.
+func RenderUserData(p UserDataParams) ([]byte, error) {
 	v, err := p.normalize()
 	if err != nil {
 		return nil, err
 	}
-	pl := &Payload{}
-	if pl.UserData, err = execute("user-data.yaml.tmpl", v); err != nil {
+	return execute("user-data.yaml.tmpl", v)
+}
+
+// RenderFiles validates p and renders the files uploaded over SSH, in the
+// order they are installed. It needs no host key, so .env can be rendered
+// again whenever the password changes. Errors are as Render's.
+func RenderFiles(p FilesParams) ([]File, error) {
+	v, err := p.normalize()
+	if err != nil {
 		return nil, err
 	}
+	var files []File
 	for _, f := range payloadFiles {
 		var data []byte
 		if f.raw {
@@ -80,9 +116,9 @@ func Render(p Params) (*Payload, error) {
 		if err != nil {
 			return nil, fmt.Errorf("render %s: %w", f.vmPath, err)
 		}
-		pl.Files = append(pl.Files, File{Path: f.vmPath, Mode: f.mode, Data: data})
+		files = append(files, File{Path: f.vmPath, Mode: f.mode, Data: data})
 	}
-	return pl, nil
+	return files, nil
 }
 
 func execute(name string, v *view) ([]byte, error) {

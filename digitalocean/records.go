@@ -129,6 +129,22 @@ func (c *Client) DeleteRecords(ctx context.Context, domain, name string) error {
 	return nil
 }
 
+// DeleteRecord deletes the record id in domain. It returns nil if the
+// record is already gone (DigitalOcean answers 404 alike for a record and a
+// domain that do not exist), and otherwise fails as the package doc says.
+func (c *Client) DeleteRecord(ctx context.Context, domain string, id int) error {
+	op := fmt.Sprintf("delete DNS record %d in %q", id, domain)
+	if c.err != nil {
+		return fmt.Errorf("%s: %w", op, c.err)
+	}
+	if domain == "" || url.PathEscape(domain) != domain {
+		return fmt.Errorf("%s: empty domain or one that needs escaping", op)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.callTimeout)
+	defer cancel()
+	return c.deleteRecord(ctx, op, domain, tasks.DNSRecord{ID: id})
+}
+
 // deleteRecord deletes r; one already gone is fine.
 func (c *Client) deleteRecord(ctx context.Context, op, domain string, r tasks.DNSRecord) error {
 	_, err := c.godo.Domains.DeleteRecord(ctx, domain, r.ID)

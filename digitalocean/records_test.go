@@ -242,3 +242,25 @@ func TestSetRecordsListsOnce(t *testing.T) {
 		t.Errorf("records = %v, want %s", got, want)
 	}
 }
+
+// DeleteRecord deletes by ID: the record named alike and the other types
+// stay, and a record already gone is not an error.
+func TestDeleteRecord(t *testing.T) {
+	e := MustEnv(t, digitalocean.Config{})
+	e.sim.AddDomain(domain)
+	mine := e.sim.AddRecord(domain, dosim.RecordInfo{Type: "A", Name: "emma", Data: "198.18.1.2"})
+	e.sim.AddRecord(domain, dosim.RecordInfo{Type: "A", Name: "emma", Data: "198.18.250.2"})
+	ctx := context.Background()
+	if err := e.client.DeleteRecord(ctx, domain, mine); err != nil {
+		t.Fatalf("DeleteRecord(%d) = %v", mine, err)
+	}
+	if got, want := addrRecords(e.sim), []string{"A emma 198.18.250.2 1800"}; !slices.Equal(got, want) {
+		t.Errorf("after DeleteRecord(%d): %q, want %q", mine, got, want)
+	}
+	if err := e.client.DeleteRecord(ctx, domain, mine); err != nil {
+		t.Errorf("DeleteRecord(%d) again = %v, want nil", mine, err)
+	}
+	if n := len(e.requests("DELETE /v2/domains/{domain}/records/{id}")); n != 2 {
+		t.Errorf("%d DELETE requests, want 2", n)
+	}
+}

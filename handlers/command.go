@@ -30,6 +30,9 @@ type Request struct {
 	Caller *tasks.Caller
 	Verb   string
 	Args   []Token
+	// Audit is the entry Handle records for this command; a verb may say
+	// more in it (confirm names what was confirmed).
+	Audit *tasks.AuditEntry
 }
 
 // usageFor returns the usage of c for role, or false if role may not use c.

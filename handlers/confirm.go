@@ -2,115 +2,116 @@ package handlers
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"sync"
-	"time"
+	"fmt"
 
 	"github.com/cicf/cicf-bot/tasks"
 )
 
-// offerTTL is how long a confirm button stays valid.
-const offerTTL = 5 * time.Minute
-
-// offer is a destructive command waiting for its requester's confirmation.
-type offer struct {
-	userID  string
-	expires time.Time
-	run     func(ctx context.Context) (*Reply, error)
-}
-
-// offers holds pending confirmations in memory: after a restart they are
-// gone and the person simply asks again.
-type offers struct {
-	mu sync.Mutex
-	m  map[string]*offer
-}
-
-func (o *offers) add(userID string, now time.Time, run func(ctx context.Context) (*Reply, error)) string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	id := hex.EncodeToString(b[:])
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.m == nil {
-		o.m = map[string]*offer{}
-	}
-	for k, v := range o.m {
-		if now.After(v.expires) {
-			delete(o.m, k)
-		}
-	}
-	o.m[id] = &offer{userID: userID, expires: now.Add(offerTTL), run: run}
-	return id
-}
-
-// take returns the offer if userID may confirm it now, removing it so a
-// double click runs nothing twice.
-func (o *offers) take(id, userID string, now time.Time) (*offer, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	of, ok := o.m[id]
-	switch {
-	case !ok:
-		return nil, tasks.Errorf(tasks.ENOTFOUND, "That confirmation is no longer valid (used, expired or from before a restart). Run the command again.")
-	case of.userID != userID:
-		return nil, tasks.Errorf(tasks.EFORBIDDEN, "Only the person who asked can confirm this.")
-	case now.After(of.expires):
-		delete(o.m, id)
-		return nil, tasks.Errorf(tasks.ENOTFOUND, "That confirmation expired after %s. Run the command again.", offerTTL)
-	}
-	delete(o.m, id)
-	return of, nil
-}
-
-// Confirm runs the offer id for userID: from a Slack button or the console's
-// `confirm ID`. It always returns a reply.
+// Confirm carries out the offer id for userID: from a Slack button or the
+// console's `confirm ID`. It always returns a reply, and leaves an audit
+// record of what was confirmed and how it ended.
 func (r *Router) Confirm(ctx context.Context, userID, id string) *Reply {
-	start := r.now()
-	entry := &tasks.AuditEntry{At: start, UserID: userID, Verb: "confirm", Args: clipText(id, 32)}
-	reply, err := r.confirm(ctx, userID, id)
+	reply, err := r.confirmAudited(ctx, userID, id)
 	if err != nil {
 		reply = Error(ctx, r.logger, err)
 	}
-	entry.Outcome = "ok"
-	if err != nil {
-		entry.Outcome = tasks.ErrorCode(err)
-	}
-	entry.Duration = r.now().Sub(start)
-	r.record(ctx, entry)
 	// Someone else's click must not wipe the requester's buttons.
 	reply.Replace = tasks.ErrorCode(err) != tasks.EFORBIDDEN
 	return reply
 }
 
-func (r *Router) confirm(ctx context.Context, userID, id string) (*Reply, error) {
-	of, err := r.offers.take(id, userID, r.now())
+func (r *Router) confirmAudited(ctx context.Context, userID, id string) (*Reply, error) {
+	entry := &tasks.AuditEntry{At: r.now(), UserID: userID, Verb: "confirm", Args: clipText(id, 32)}
+	reply, err := r.confirm(ctx, userID, id, entry)
+	r.finish(ctx, entry, err)
+	return reply, err
+}
+
+// finish completes and records an audit entry.
+func (r *Router) finish(ctx context.Context, entry *tasks.AuditEntry, err error) {
+	entry.Outcome = "ok"
 	if err != nil {
-		return nil, err
+		entry.Outcome = tasks.ErrorCode(err)
 	}
-	// Roles can change within an offer's life (a roster removal).
+	entry.Duration = r.now().Sub(entry.At)
+	r.record(ctx, entry)
+}
+
+func (r *Router) confirm(ctx context.Context, userID, id string, entry *tasks.AuditEntry) (*Reply, error) {
+	// Roles change within an offer's life (a roster removal, a demotion):
+	// the caller must still be allowed to do what was offered.
 	caller, err := r.dir.Identify(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
-	if caller.Role == tasks.RoleNone {
-		return nil, tasks.Errorf(tasks.EFORBIDDEN, "You are no longer on the class roster, so this was not done.")
+	entry.Role = caller.Role
+	of, err := r.offers.Take(ctx, id, userID)
+	if of != nil {
+		entry.Args = clipText(of.Summary(), 300)
 	}
-	return of.run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.mayConfirm(caller, of); err != nil {
+		return nil, err
+	}
+	if err := r.offers.CheckTargets(ctx, of); err != nil {
+		return nil, err
+	}
+	switch of.Kind {
+	case tasks.OfferReset:
+		if len(of.Targets) != 1 {
+			return nil, fmt.Errorf("confirm offer %s: a reset of %d VMs", of.ID, len(of.Targets))
+		}
+		name := of.Targets[0].Name
+		run, err := r.runner.Start(ctx, tasks.RunReset, name, caller.UserID, caller.UserID)
+		if err != nil {
+			return nil, err
+		}
+		return Textf("Resetting `%s` (run #%d). %s", r.fleet.FQDN(name), run.ID, progressHint), nil
+	case tasks.OfferDestroy:
+		return r.startEach(ctx, caller, tasks.RunDestroy, of.Names(), "Destroying")
+	}
+	return nil, fmt.Errorf("confirm offer %s: unknown kind %q", of.ID, of.Kind)
 }
 
-// ask returns a reply that offers run to the caller behind a confirmation.
-func (r *Router) ask(c *tasks.Caller, question, button string, run func(ctx context.Context) (*Reply, error)) *Reply {
-	id := r.offers.add(c.UserID, r.now(), run)
+// mayConfirm checks the caller's role now against what the offer does.
+func (r *Router) mayConfirm(c *tasks.Caller, of *tasks.Offer) error {
+	switch {
+	case c.Role == tasks.RoleNone:
+		return tasks.Errorf(tasks.EFORBIDDEN, "You are no longer on the class roster, so this was not done.")
+	case c.Role == tasks.RoleInstructor:
+		return nil
+	case of.Kind == tasks.OfferReset && len(of.Targets) == 1 && of.Targets[0].SlackID == c.UserID && r.studentsMayReset:
+		return nil
+	}
+	return tasks.Errorf(tasks.EFORBIDDEN, "You may no longer %s, so this was not done.", of.Summary())
+}
+
+// ask stores an offer of kind on names and returns the question with its
+// confirm button.
+func (r *Router) ask(ctx context.Context, c *tasks.Caller, kind tasks.OfferKind, names []string, question, button string) (*Reply, error) {
+	of, err := r.offers.Offer(ctx, kind, c.UserID, names)
+	if err != nil {
+		return nil, err
+	}
 	rep := Textf("%s", question)
-	rep.Confirm = &Confirm{ID: id, Button: button}
-	return rep
+	rep.Confirm = &Confirm{ID: of.ID, Button: button}
+	return rep, nil
 }
 
-// Cancel drops the offer id if userID made it.
+// Cancel drops the offer id if userID made it, and audits the click.
 func (r *Router) Cancel(ctx context.Context, userID, id string) *Reply {
-	if _, err := r.offers.take(id, userID, r.now()); err != nil {
+	entry := &tasks.AuditEntry{At: r.now(), UserID: userID, Verb: "cancel", Args: clipText(id, 32)}
+	if caller, err := r.dir.Identify(ctx, userID); err == nil {
+		entry.Role = caller.Role
+	}
+	of, err := r.offers.Cancel(ctx, id, userID)
+	if of != nil {
+		entry.Args = clipText(of.Summary(), 300)
+	}
+	r.finish(ctx, entry, err)
+	if err != nil {
 		rep := Error(ctx, r.logger, err)
 		rep.Replace = tasks.ErrorCode(err) != tasks.EFORBIDDEN
 		return rep

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -21,45 +20,19 @@ func (r *Router) costCommand() *Command {
 }
 
 func (r *Router) cost(ctx context.Context, req *Request) (*Reply, error) {
-	ds, err := r.cloud.ListDroplets(ctx, r.fleet.Tag)
+	rep, err := r.costs.Report(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if len(ds) == 0 {
-		return Textf("No droplets carry the class tag `%s`: the class costs nothing right now.", r.fleet.Tag), nil
+	if rep.Total.Droplets == 0 {
+		return Textf("No droplets carry the class tag `%s`: the class costs nothing right now.", rep.Tag), nil
 	}
-	type row struct {
-		n               int
-		hourly, monthly float64
-	}
-	bySize := map[string]*row{}
-	var total row
-	for _, d := range ds {
-		rw := bySize[d.Size]
-		if rw == nil {
-			rw = &row{}
-			bySize[d.Size] = rw
-		}
-		rw.n++
-		rw.hourly += d.PriceHourly
-		rw.monthly += d.PriceMonthly
-		total.n++
-		total.hourly += d.PriceHourly
-		total.monthly += d.PriceMonthly
-	}
-	sizes := make([]string, 0, len(bySize))
-	for s := range bySize {
-		sizes = append(sizes, s)
-	}
-	sort.Strings(sizes)
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "SIZE\tDROPLETS\t$/HOUR\t$/MONTH\t")
-	for _, s := range sizes {
-		rw := bySize[s]
-		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.2f\t\n", s, rw.n, rw.hourly, rw.monthly)
+	for _, l := range append(rep.BySize, tasks.CostLine{Size: "total", Droplets: rep.Total.Droplets, Hourly: rep.Total.Hourly, Monthly: rep.Total.Monthly}) {
+		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.2f\t\n", Escape(l.Size), l.Droplets, l.Hourly, l.Monthly) // slugs come from DigitalOcean
 	}
-	fmt.Fprintf(tw, "total\t%d\t%.3f\t%.2f\t\n", total.n, total.hourly, total.monthly)
 	tw.Flush()
-	return Textf("*%d droplets* cost $%.2f a month ($%.3f an hour).", total.n, total.monthly, total.hourly).AddMono(b.String()), nil
+	return Textf("*%d droplets* cost $%.2f a month ($%.3f an hour).", rep.Total.Droplets, rep.Total.Monthly, rep.Total.Hourly).AddMono(b.String()), nil
 }

@@ -32,14 +32,19 @@ const (
 // reached through the real godo-based adapter.
 type testEnv struct {
 	router *handlers.Router
-	runner *tasks.Runner
-	sim    *dosim.Server
-	vms    *vmsim.Fleet
-	db     *store.DB
-	audit  *store.AuditLog
-	runs   *store.RunService
-	mu     sync.Mutex
-	now    time.Time
+	// deps built router; a second NewRouter(deps) is the bot after a restart.
+	deps handlers.RouterDeps
+	// runnerCfg and runnerDeps built runner.
+	runnerCfg  tasks.RunnerConfig
+	runnerDeps tasks.RunnerDeps
+	runner     *tasks.Runner
+	sim        *dosim.Server
+	vms        *vmsim.Fleet
+	db         *store.DB
+	audit      *store.AuditLog
+	runs       *store.RunService
+	mu         sync.Mutex
+	now        time.Time
 }
 
 // advance moves the test clock.
@@ -80,23 +85,26 @@ func newTestEnv(t *testing.T) *testEnv {
 	})
 	vms := store.NewVMService(db)
 	env.runs = store.NewRunService(db)
-	env.runner = tasks.NewRunner(tasks.RunnerConfig{
+	env.runnerCfg = tasks.RunnerConfig{
 		Domain: "cicf.cloud", Region: "nyc3", Size: "s-1vcpu-2gb", Image: "debian-12-x64", Tag: "cicf",
 		PollInterval: 20 * time.Millisecond,
-	}, tasks.RunnerDeps{
-		Runs: env.runs, VMs: vms, Students: students, Cloud: do, SSH: env.vms, Prober: env.vms,
+	}
+	env.runnerDeps = tasks.RunnerDeps{
+		Runs: env.runs, VMs: vms, Students: students, Cloud: do, SSH: env.vms, Prober: env.vms, Records: store.NewDNSRecordStore(db),
 		Now: clock, Logger: logger,
-	})
+	}
+	env.runner = tasks.NewRunner(env.runnerCfg, env.runnerDeps)
 	t.Cleanup(env.runner.Close)
-	env.router = handlers.NewRouter(handlers.RouterDeps{
+	env.deps = handlers.RouterDeps{
 		Directory: &tasks.Directory{Instructors: map[string]bool{instructorID: true}, Students: students},
 		Fleet: &tasks.Fleet{
 			Students: students, VMs: vms, Droplets: do,
 			Tag: "cicf", Domain: "cicf.cloud", Now: clock, Logger: logger,
 		},
-		Students: students, Audit: env.audit, Runner: env.runner, Runs: env.runs, Cloud: do,
+		Students: students, Audit: env.audit, Runner: env.runner, Cloud: do, Offers: store.NewOfferStore(db),
 		Logger: logger, Now: clock, StudentsMayReset: true,
-	})
+	}
+	env.router = handlers.NewRouter(env.deps)
 	return env
 }
 

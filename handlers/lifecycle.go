@@ -117,13 +117,7 @@ func (r *Router) reset(ctx context.Context, req *Request) (*Reply, error) {
 	}
 	q := fmt.Sprintf("*Reset `%s`?* A fresh VM replaces it: same name, current SSH key, new host key. "+
 		"The old droplet is deleted with *everything in /home/cicf*. This takes 5–10 minutes.", r.fleet.FQDN(name))
-	return r.ask(c, q, "Reset "+name, func(ctx context.Context) (*Reply, error) {
-		run, err := r.runner.Start(ctx, tasks.RunReset, name, c.UserID, c.UserID)
-		if err != nil {
-			return nil, err
-		}
-		return Textf("Resetting `%s` (run #%d). %s", r.fleet.FQDN(name), run.ID, progressHint), nil
-	}), nil
+	return r.ask(ctx, c, tasks.OfferReset, []string{name}, q, "Reset "+name)
 }
 
 func (r *Router) destroyCommand() *Command {
@@ -162,13 +156,11 @@ func (r *Router) destroy(ctx context.Context, req *Request) (*Reply, error) {
 		names = []string{name}
 	}
 	q := fmt.Sprintf("*Destroy %d VM(s)?* %s — droplets, disks and DNS records are deleted for good.", len(names), strings.Join(names, ", "))
-	return r.ask(req.Caller, q, fmt.Sprintf("Destroy %d", len(names)), func(ctx context.Context) (*Reply, error) {
-		return r.startEach(ctx, req.Caller, tasks.RunDestroy, names, "Destroying")
-	}), nil
+	return r.ask(ctx, req.Caller, tasks.OfferDestroy, names, q, fmt.Sprintf("Destroy %d", len(names)))
 }
 
 // startEach starts one run per name and reports what started and what not.
-func (r *Router) startEach(ctx context.Context, c *tasks.Caller, kind string, names []string, verb string) (*Reply, error) {
+func (r *Router) startEach(ctx context.Context, c *tasks.Caller, kind tasks.RunKind, names []string, verb string) (*Reply, error) {
 	var started, problems []string
 	for _, n := range names {
 		run, err := r.runner.Start(ctx, kind, n, c.UserID, c.UserID)
@@ -246,7 +238,7 @@ func (r *Router) confirmCommand() *Command {
 			if len(req.Args) != 1 {
 				return nil, tasks.Errorf(tasks.EINVALID, "Type `confirm ID` with the ID the bot gave you.")
 			}
-			return r.confirm(ctx, req.Caller.UserID, req.Args[0].Text)
+			return r.confirm(ctx, req.Caller.UserID, req.Args[0].Text, req.Audit)
 		},
 	}
 }

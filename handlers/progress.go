@@ -66,7 +66,7 @@ func doneNote(r tasks.Run, domain string) string {
 	if r.Kind != tasks.RunProvision && r.Kind != tasks.RunReset {
 		return ""
 	}
-	fp := fingerprint(r.Data["host_key"])
+	fp := fingerprint(r.Data.HostKey)
 	if fp == "" {
 		return ""
 	}

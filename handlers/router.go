@@ -19,12 +19,11 @@ type Router struct {
 	students tasks.StudentService
 	audit    tasks.AuditLog
 	runner   *tasks.Runner
-	runs     tasks.RunService
-	cloud    tasks.Cloud
 	logger   *slog.Logger
 	now      func() time.Time
 	cmds     registry
-	offers   offers
+	offers   *tasks.Offers
+	costs    *tasks.Costs
 	// studentsMayReset lets students reset their own VM.
 	studentsMayReset bool
 }
@@ -36,10 +35,13 @@ type RouterDeps struct {
 	Students  tasks.StudentService
 	Audit     tasks.AuditLog
 	Runner    *tasks.Runner
-	Runs      tasks.RunService
-	Cloud     tasks.Cloud
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Cloud lists the class's droplets for `cost`.
+	Cloud tasks.DropletLister
+	// Offers keeps confirmations (reset, destroy) where every replica sees
+	// them; required.
+	Offers tasks.OfferStore
+	Logger *slog.Logger
+	Now    func() time.Time
 	// StudentsMayReset lets students reset their own VM (with confirmation).
 	StudentsMayReset bool
 }
@@ -48,8 +50,10 @@ type RouterDeps struct {
 func NewRouter(d RouterDeps) *Router {
 	r := &Router{
 		dir: d.Directory, fleet: d.Fleet, students: d.Students, audit: d.Audit,
-		runner: d.Runner, runs: d.Runs, cloud: d.Cloud,
+		runner: d.Runner,
 		logger: d.Logger, now: d.Now, cmds: registry{}, studentsMayReset: d.StudentsMayReset,
+		offers: &tasks.Offers{Store: d.Offers, Students: d.Students, Now: d.Now},
+		costs:  &tasks.Costs{Droplets: d.Cloud, Tag: d.Fleet.Tag},
 	}
 	for _, c := range []*Command{
 		r.helpCommand(), r.statusCommand(), r.rosterCommand(), r.keyCommand(),
@@ -125,7 +129,7 @@ func (r *Router) handle(ctx context.Context, userID, text string, entry *tasks.A
 	if _, allowed := cmd.usageFor(caller.Role); !allowed {
 		return nil, r.forbidden(caller, cmd)
 	}
-	return cmd.Run(ctx, &Request{Caller: caller, Verb: verb, Args: toks})
+	return cmd.Run(ctx, &Request{Caller: caller, Verb: verb, Args: toks, Audit: entry})
 }
 
 func (r *Router) forbidden(c *tasks.Caller, cmd *Command) error {

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cicf/cicf-bot/tasks"
@@ -30,22 +31,53 @@ func (r *Router) listRuns(ctx context.Context, req *Request) (*Reply, error) {
 		}
 		vm = name
 	}
-	runs, err := r.runs.ListRuns(ctx, vm, 20)
+	runs, err := r.runner.RecentRuns(ctx, vm, 20)
 	if err != nil {
 		return nil, err
 	}
-	if len(runs) == 0 {
-		return Textf("No runs yet."), nil
+	pending, err := r.pendingOffers(ctx, vm)
+	if err != nil {
+		return nil, err
+	}
+	rep := Textf("No runs yet.")
+	if len(runs) > 0 {
+		rep = Textf("*Recent runs*")
 	}
 	var b strings.Builder
 	for _, run := range runs {
 		fmt.Fprintf(&b, "• #%d %s — %s, asked by %s %s ago", run.ID, run.Title(), runState(run), who(run.RequestedBy), age(r.now().Sub(run.CreatedAt)))
 		if run.Error != "" {
-			fmt.Fprintf(&b, "\n    _%s_", run.Error)
+			fmt.Fprintf(&b, "\n    _%s_", Escape(run.Error)) // may quote VM output
 		}
 		b.WriteString("\n")
 	}
-	return Textf("*Recent runs*").Add(b.String()), nil
+	if b.Len() > 0 {
+		rep.Add(b.String())
+	}
+	if pending != "" {
+		rep.Add(pending)
+	}
+	return rep, nil
+}
+
+// pendingOffers lists the confirmations still waiting, of vm or of all if
+// vm is "": a destroy somebody may click within minutes. "" when none.
+func (r *Router) pendingOffers(ctx context.Context, vm string) (string, error) {
+	offers, err := r.offers.Pending(ctx)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, of := range offers {
+		if vm != "" && !slices.Contains(of.Names(), vm) {
+			continue
+		}
+		fmt.Fprintf(&b, "• %s, asked by %s, until %s\n", Escape(of.Summary()), who(of.Requester), of.ExpiresAt.UTC().Format("15:04 UTC"))
+	}
+	if b.Len() == 0 {
+		return "", nil
+	}
+	return "*Waiting for confirmation*\n" + b.String(), nil
 }
 
 func runState(run *tasks.Run) string {

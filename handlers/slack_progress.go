@@ -177,7 +177,7 @@ func (p *SlackProgress) send(ctx context.Context, r tasks.Run) error {
 // notifyStudent tells a student whose VM someone else reset what changed
 // and which host key to accept.
 func (p *SlackProgress) notifyStudent(ctx context.Context, r tasks.Run) error {
-	to := r.Data["notify"]
+	to := r.Data.Notify
 	if r.State != tasks.RunDone || to == "" {
 		return nil
 	}

@@ -26,7 +26,7 @@ func TestSlackProgressPostsThenEditsAndSurvives429(t *testing.T) {
 	defer func() { cancel(); <-done }()
 
 	run := tasks.Run{ID: 7, VM: "emma", Kind: tasks.RunProvision, State: tasks.RunRunning, Steps: []string{"Create", "Boot", "Check"},
-		RequestedBy: "U0TEACH01", Channel: "U0TEACH01", CreatedAt: time.Now(), Data: map[string]string{}}
+		RequestedBy: "U0TEACH01", Channel: "U0TEACH01", CreatedAt: time.Now()}
 	p.Report(ctx, run)
 	wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
 	defer wcancel()
@@ -74,7 +74,7 @@ func TestSlackProgressTellsTheStudentAboutAReset(t *testing.T) {
 	key := newPublicKey(t, "")
 	p.Report(ctx, tasks.Run{ID: 9, VM: "emma", Kind: tasks.RunReset, State: tasks.RunDone, Steps: []string{"Create"}, Step: 1,
 		RequestedBy: "U0TEACH01", Channel: "U0TEACH01", CreatedAt: time.Now(), FinishedAt: time.Now(),
-		Data: map[string]string{"notify": "U0EMMA001", "host_key": key}})
+		Data: tasks.RunData{Notify: "U0EMMA001", HostKey: key}})
 	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer wcancel()
 	c, err := sim.WaitCall(wctx, "chat.postMessage", func(c slacksim.Call) bool { return c.Param("channel") == "U0EMMA001" })

@@ -99,7 +99,7 @@ func (r *Router) card(ctx context.Context, name string) (*Reply, error) {
 	if len(st.Problems) > 0 && vm != nil && vm.DropletID != 0 {
 		fmt.Fprintf(&b, "\n:warning: %s", strings.Join(st.Problems, "; "))
 	}
-	if run, err := r.runs.ActiveRun(ctx, name); err == nil {
+	if run, err := r.runner.ActiveRun(ctx, name); err == nil {
 		fmt.Fprintf(&b, "\n:hourglass_flowing_sand: %s in progress: `%s` %s (run #%d, asked by %s)",
 			capitalize(run.Title()), run.Progress(), run.CurrentStep(), run.ID, who(run.RequestedBy))
 	} else if tasks.ErrorCode(err) != tasks.ENOTFOUND {
@@ -143,7 +143,7 @@ func (r *Router) fleetTable(ctx context.Context) (*Reply, error) {
 		head += fmt.Sprintf(" · *%d need attention*", attention)
 	}
 	rep := Textf("%s", head)
-	active, err := r.runs.ActiveRuns(ctx)
+	active, err := r.runner.ActiveRuns(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,7 @@ func NewRunService(db *DB) *RunService {
 	return &RunService{db: db}
 }
 
-const runColumns = `id, vm, kind, state, step, steps, requested_by, channel, message_ts,
+const runColumns = `id, vm, kind, state, step, steps, step_ids, requested_by, channel, message_ts,
 	data, error, created_at, updated_at, finished_at`
 
 // isRunning selects running runs. It spells the state out rather than
@@ -34,7 +34,7 @@ const runColumns = `id, vm, kind, state, step, steps, requested_by, channel, mes
 const isRunning = `state = 'running'`
 
 // CreateRun stores r as a new run, setting its ID, CreatedAt and UpdatedAt,
-// its State to running if empty and a nil Data to an empty map. It returns
+// and its State to running if empty. It returns
 // ECONFLICT (tasks.BusyError) when r is running and its VM already has a
 // running run, or an internal error.
 func (s *RunService) CreateRun(ctx context.Context, r *tasks.Run) error {
@@ -45,7 +45,7 @@ func (s *RunService) CreateRun(ctx context.Context, r *tasks.Run) error {
 	if state == "" {
 		state = tasks.RunRunning
 	}
-	steps, data, err := encodeRun(r)
+	steps, stepIDs, data, err := encodeRun(r)
 	if err != nil {
 		return fmt.Errorf("create %s run on %q: %w", r.Kind, r.VM, err)
 	}
@@ -63,10 +63,10 @@ func (s *RunService) CreateRun(ctx context.Context, r *tasks.Run) error {
 				return err
 			}
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO runs (vm, kind, state, step, steps, requested_by, channel, message_ts,
+		res, err := tx.ExecContext(ctx, `INSERT INTO runs (vm, kind, state, step, steps, step_ids, requested_by, channel, message_ts,
 				data, error, created_at, updated_at, finished_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			r.VM, r.Kind, state, r.Step, steps, r.RequestedBy, r.Channel, r.MessageTS,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.VM, string(r.Kind), state, r.Step, steps, stepIDs, r.RequestedBy, r.Channel, r.MessageTS,
 			data, r.Error, formatTime(now), formatTime(now), formatTime(r.FinishedAt))
 		if err != nil {
 			return busyOr(ctx, tx, r.VM, err)
@@ -81,9 +81,6 @@ func (s *RunService) CreateRun(ctx context.Context, r *tasks.Run) error {
 		return fmt.Errorf("create %s run on %q: %w", r.Kind, r.VM, err)
 	}
 	r.ID, r.State, r.CreatedAt, r.UpdatedAt = id, state, now, now
-	if r.Data == nil {
-		r.Data = map[string]string{}
-	}
 	return nil
 }
 
@@ -92,7 +89,7 @@ func (s *RunService) CreateRun(ctx context.Context, r *tasks.Run) error {
 // at creation. It returns ENOTFOUND if there is no run r.ID, ECONFLICT if r
 // is set running while its VM has another running run, or an internal error.
 func (s *RunService) UpdateRun(ctx context.Context, r *tasks.Run) error {
-	_, data, err := encodeRun(r)
+	_, _, data, err := encodeRun(r)
 	if err != nil {
 		return fmt.Errorf("update run %d: %w", r.ID, err)
 	}
@@ -121,9 +118,6 @@ func (s *RunService) UpdateRun(ctx context.Context, r *tasks.Run) error {
 		return fmt.Errorf("update run %d: %w", r.ID, err)
 	}
 	r.UpdatedAt = now
-	if r.Data == nil {
-		r.Data = map[string]string{}
-	}
 	return nil
 }
 
@@ -220,25 +214,23 @@ func errNoRun(id int64) error {
 	return tasks.Errorf(tasks.ENOTFOUND, "No run #%d. Try `/cicf status`.", id)
 }
 
-// encodeRun returns r's Steps as a JSON array and its Data as a JSON object;
-// nil encodes as empty, not null.
-func encodeRun(r *tasks.Run) (steps, data string, err error) {
-	s, d := r.Steps, r.Data
+// encodeRun returns r's Steps and StepIDs as JSON arrays and its Data as a
+// JSON object; nil encodes as empty, not null.
+func encodeRun(r *tasks.Run) (steps, stepIDs, data string, err error) {
+	var out [3][]byte
+	for i, v := range []any{nonNil(r.Steps), nonNil(r.StepIDs), r.Data} {
+		if out[i], err = json.Marshal(v); err != nil {
+			return "", "", "", err
+		}
+	}
+	return string(out[0]), string(out[1]), string(out[2]), nil
+}
+
+func nonNil(s []string) []string {
 	if s == nil {
-		s = []string{}
+		return []string{}
 	}
-	if d == nil {
-		d = map[string]string{}
-	}
-	bs, err := json.Marshal(s)
-	if err != nil {
-		return "", "", err
-	}
-	bd, err := json.Marshal(d)
-	if err != nil {
-		return "", "", err
-	}
-	return string(bs), string(bd), nil
+	return s
 }
 
 // jsonColumn scans a JSON text column into v, a pointer.
@@ -255,16 +247,36 @@ func (c jsonColumn) Scan(v any) error {
 	}
 }
 
+// runDataColumn scans run data strictly (tasks.DecodeRunData): a stored
+// value of the wrong type or an unknown field fails the read.
+type runDataColumn struct{ d *tasks.RunData }
+
+func (c runDataColumn) Scan(v any) error {
+	var b []byte
+	switch v := v.(type) {
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		return fmt.Errorf("run data column holds %T, want text", v)
+	}
+	d, err := tasks.DecodeRunData(b)
+	*c.d = d
+	return err
+}
+
 func scanRun(sc scanner) (*tasks.Run, error) {
-	var r tasks.Run
-	if err := sc.Scan(&r.ID, &r.VM, &r.Kind, &r.State, &r.Step, jsonColumn{&r.Steps},
-		&r.RequestedBy, &r.Channel, &r.MessageTS, jsonColumn{&r.Data}, &r.Error,
+	var (
+		r    tasks.Run
+		kind string
+	)
+	if err := sc.Scan(&r.ID, &r.VM, &kind, &r.State, &r.Step, jsonColumn{&r.Steps}, jsonColumn{&r.StepIDs},
+		&r.RequestedBy, &r.Channel, &r.MessageTS, runDataColumn{&r.Data}, &r.Error,
 		timeColumn{&r.CreatedAt}, timeColumn{&r.UpdatedAt}, timeColumn{&r.FinishedAt}); err != nil {
 		return nil, err
 	}
-	if r.Data == nil {
-		r.Data = map[string]string{}
-	}
+	r.Kind = tasks.RunKind(kind)
 	return &r, nil
 }
 

@@ -3,7 +3,6 @@ package store_test
 import (
 	"database/sql"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -17,14 +16,17 @@ import (
 	"github.com/cicf/cicf-bot/tasks"
 )
 
-var resetSteps = []string{"Power off", "Rebuild droplet", "Wait for SSH", "Install payload"}
+var (
+	resetSteps   = []string{"Power off", "Rebuild droplet", "Wait for SSH", "Install payload"}
+	resetStepIDs = []string{"power-off", "rebuild", "wait-ssh", "install"}
+)
 
 // diffRun returns "" if got and want are the same run, else what differs.
-// Empty and nil Steps are the same; Data must match key for key.
+// Empty and nil Steps and StepIDs are the same.
 func diffRun(got, want *tasks.Run) string {
 	var d []string
 	g, w := *got, *want
-	g.Steps, w.Steps, g.Data, w.Data = nil, nil, nil, nil
+	g.Steps, w.Steps, g.StepIDs, w.StepIDs = nil, nil, nil, nil
 	g.CreatedAt, g.UpdatedAt, g.FinishedAt = time.Time{}, time.Time{}, time.Time{}
 	w.CreatedAt, w.UpdatedAt, w.FinishedAt = time.Time{}, time.Time{}, time.Time{}
 	if !reflect.DeepEqual(g, w) {
@@ -33,8 +35,8 @@ func diffRun(got, want *tasks.Run) string {
 	if !slices.Equal(got.Steps, want.Steps) {
 		d = append(d, fmt.Sprintf("Steps = %q, want %q", got.Steps, want.Steps))
 	}
-	if !maps.Equal(got.Data, want.Data) {
-		d = append(d, fmt.Sprintf("Data = %v, want %v", got.Data, want.Data))
+	if !slices.Equal(got.StepIDs, want.StepIDs) {
+		d = append(d, fmt.Sprintf("StepIDs = %q, want %q", got.StepIDs, want.StepIDs))
 	}
 	for _, f := range []struct {
 		name      string
@@ -66,7 +68,7 @@ func TestRunService(t *testing.T) {
 	s := store.NewRunService(db)
 
 	// No student "emma" exists: runs do not need one.
-	r := &tasks.Run{VM: "emma", Kind: tasks.RunReset, Steps: resetSteps, RequestedBy: "UTEACHER"}
+	r := &tasks.Run{VM: "emma", Kind: tasks.RunReset, Steps: resetSteps, StepIDs: resetStepIDs, RequestedBy: "UTEACHER"}
 	if err := s.CreateRun(t.Context(), r); err != nil {
 		t.Fatalf("CreateRun(%s) = %v", r.Title(), err)
 	}
@@ -74,7 +76,7 @@ func TestRunService(t *testing.T) {
 		t.Errorf("CreateRun(%s) left ID 0", r.Title())
 	}
 	want := &tasks.Run{ID: r.ID, VM: "emma", Kind: tasks.RunReset, State: tasks.RunRunning, Steps: resetSteps,
-		RequestedBy: "UTEACHER", Data: map[string]string{}, CreatedAt: testNow, UpdatedAt: testNow}
+		StepIDs: resetStepIDs, RequestedBy: "UTEACHER", CreatedAt: testNow, UpdatedAt: testNow}
 	if d := diffRun(r, want); d != "" {
 		t.Errorf("CreateRun(%s) left %s", r.Title(), d)
 	}
@@ -85,9 +87,6 @@ func TestRunService(t *testing.T) {
 	if d := diffRun(got, want); d != "" {
 		t.Errorf("FindRun(%d): %s", r.ID, d)
 	}
-	if got.Data == nil {
-		t.Errorf("FindRun(%d).Data = nil, want an empty map", r.ID)
-	}
 
 	finished := testNow.Add(3*time.Minute + 7)
 	for _, tc := range []struct {
@@ -96,13 +95,14 @@ func TestRunService(t *testing.T) {
 	}{
 		{"learn data", func(r *tasks.Run) {
 			r.Step = 2
-			r.Data["droplet_id"] = "123456789"
-			r.Data["host_key"] = hostKey
+			r.Data.DropletID = 123456789
+			r.Data.HostKey = hostKey
+			r.Data.CreateSent = true
 		}},
 		{"fail", func(r *tasks.Run) {
 			r.State, r.Error, r.FinishedAt = tasks.RunFailed, "SSH did not answer in 5 minutes.", finished
 		}},
-		{"clear data", func(r *tasks.Run) { r.Data = nil }},
+		{"clear data", func(r *tasks.Run) { r.Data = tasks.RunData{} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk.Add(time.Minute)
@@ -112,9 +112,6 @@ func TestRunService(t *testing.T) {
 			}
 			want := *r
 			want.CreatedAt, want.UpdatedAt = testNow, clk.Now()
-			if want.Data == nil {
-				want.Data = map[string]string{}
-			}
 			if d := diffRun(r, &want); d != "" {
 				t.Errorf("UpdateRun(%d) left %s", r.ID, d)
 			}
@@ -148,7 +145,11 @@ func TestRunService_ListRuns(t *testing.T) {
 	db := MustOpenDB(t)
 	s := store.NewRunService(db)
 	var runs []*tasks.Run // in creation order
-	for _, c := range []struct{ vm, kind, state string }{
+	for _, c := range []struct {
+		vm    string
+		kind  tasks.RunKind
+		state string
+	}{
 		{"emma", tasks.RunProvision, tasks.RunDone},
 		{"noah", tasks.RunProvision, tasks.RunRunning},
 		{"emma", tasks.RunReset, tasks.RunFailed},
@@ -337,12 +338,12 @@ func TestRunService_resume(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &tasks.Run{VM: "emma", Kind: tasks.RunProvision, Steps: resetSteps, RequestedBy: "console",
-		Data: map[string]string{"region": "fra1"}}
+		Data: tasks.RunData{IPv4: "198.18.1.2"}}
 	if err := s.CreateRun(t.Context(), r); err != nil {
 		t.Fatal(err)
 	}
 	r.Step = 2
-	r.Data["droplet_id"] = "123456789"
+	r.Data.DropletID = 123456789
 	if err := s.UpdateRun(t.Context(), r); err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,18 @@ type DNSRecord struct {
 	TTL  int    // seconds
 }
 
+// DNSRecordStore remembers which DNS records the bot created, so that it
+// never overwrites or deletes one a person made (a hand-made www or mail).
+type DNSRecordStore interface {
+	// RecordIDs returns the IDs of the records the bot created for name.
+	RecordIDs(ctx context.Context, domain, name string) ([]int, error)
+	// AddRecordIDs remembers ids as the bot's records for name; known ones
+	// are kept.
+	AddRecordIDs(ctx context.Context, domain, name string, ids []int) error
+	// RemoveRecordIDs forgets ids; unknown ones are ignored.
+	RemoveRecordIDs(ctx context.Context, domain string, ids []int) error
+}
+
 // Size is a droplet size with its list price.
 type Size struct {
 	Slug         string
@@ -56,8 +68,8 @@ type Cloud interface {
 	// record of its type and name, updating or creating as needed, with one
 	// listing of the name's records for all of them.
 	SetRecords(ctx context.Context, domain, name string, recs []DNSRecord) error
-	// DeleteRecords deletes every A and AAAA record named name; nil if none.
-	DeleteRecords(ctx context.Context, domain, name string) error
+	// DeleteRecord deletes the record id; nil if it is already gone.
+	DeleteRecord(ctx context.Context, domain string, id int) error
 	// Sizes returns the sizes the account can use, with prices.
 	Sizes(ctx context.Context) ([]Size, error)
 }

@@ -12,6 +12,7 @@ import (
 // forty. Callers say how old a list they accept.
 type DropletCache struct {
 	lister DropletLister
+	now    func() time.Time
 
 	mu    sync.Mutex // held during a fetch, so concurrent callers share it
 	lists map[string]cachedList
@@ -22,9 +23,9 @@ type cachedList struct {
 	list []Droplet
 }
 
-// NewDropletCache returns a cache in front of l.
-func NewDropletCache(l DropletLister) *DropletCache {
-	return &DropletCache{lister: l, lists: map[string]cachedList{}}
+// NewDropletCache returns a cache in front of l whose lists age by now.
+func NewDropletCache(l DropletLister, now func() time.Time) *DropletCache {
+	return &DropletCache{lister: l, now: now, lists: map[string]cachedList{}}
 }
 
 // List returns the droplets carrying tag, listed at most maxAge ago (0:
@@ -32,14 +33,14 @@ func NewDropletCache(l DropletLister) *DropletCache {
 func (c *DropletCache) List(ctx context.Context, tag string, maxAge time.Duration) ([]Droplet, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if l, ok := c.lists[tag]; ok && time.Since(l.at) < maxAge {
+	if l, ok := c.lists[tag]; ok && c.now().Sub(l.at) < maxAge {
 		return l.list, nil
 	}
 	list, err := c.lister.ListDroplets(ctx, tag)
 	if err != nil {
 		return nil, err
 	}
-	c.lists[tag] = cachedList{at: time.Now(), list: list}
+	c.lists[tag] = cachedList{at: c.now(), list: list}
 	return list, nil
 }
 

@@ -6,6 +6,10 @@ import (
 	"time"
 )
 
+// settlePolls is how many polls a resumed run whose create request went out
+// waits for its droplet to be listed.
+const settlePolls = 6
+
 // classDroplets returns the class's droplets, listed at most maxAge ago.
 // Concurrent callers share one request.
 func (x *Runner) classDroplets(ctx context.Context, maxAge time.Duration) ([]Droplet, error) {
@@ -45,15 +49,17 @@ func (x *Runner) droplet(ctx context.Context, id int) (*Droplet, error) {
 // runDroplets returns the droplets this run created, from the shared list
 // of the class (runs that start together share one request). For a
 // provision, a droplet of the student's that the run did not create stops
-// it, rather than make a second one. When a create request was sent before a crash, it waits a few
-// polls for the droplet to show: DigitalOcean's lists can lag a create.
+// it, rather than make a second one. When a create request was sent before
+// a crash, it waits a few polls for the droplet to show: DigitalOcean's lists
+// can lag a create. It counts polls rather than reading a clock, so a test's
+// stopped clock cannot make it wait forever.
 func (x *Runner) runDroplets(ctx context.Context, r *Run) ([]Droplet, error) {
-	settle := time.Time{}
-	if r.Data["create_sent"] != "" {
-		settle = time.Now().Add(6 * x.cfg.PollInterval)
+	polls := 0
+	if r.Data.CreateSent {
+		polls = settlePolls
 	}
 	maxAge := time.Second
-	for {
+	for ; ; polls-- {
 		all, err := x.classDroplets(ctx, maxAge)
 		if err != nil {
 			return nil, err
@@ -70,7 +76,7 @@ func (x *Runner) runDroplets(ctx context.Context, r *Run) ([]Droplet, error) {
 				return nil, Errorf(ECONFLICT, "%s already has another droplet (%d), so this %s stopped rather than make a second one.", r.VM, d.ID, r.Kind)
 			}
 		}
-		if len(mine) > 0 || time.Now().After(settle) {
+		if len(mine) > 0 || polls <= 0 {
 			return mine, nil
 		}
 		maxAge = 0

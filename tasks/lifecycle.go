@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -17,36 +16,6 @@ import (
 // hourly firewall job scans far more.
 var CommonPorts = []int{21, 22, 23, 25, 53, 80, 110, 111, 135, 139, 143, 443, 445, 993, 995,
 	1723, 2375, 2376, 3000, 3306, 3389, 5000, 5432, 5900, 6379, 8000, 8080, 8443, 8888, 9000, 9090, 27017}
-
-func (x *Runner) steps(kind string) []step {
-	build := []step{
-		{"Create the droplet", 0, x.createDroplet},
-		{"Wait for it to boot", x.cfg.BootTimeout, x.waitActive},
-		{"Point DNS at it", 0, x.pointDNS},
-		{"Wait for SSH and cloud-init", x.cfg.SSHTimeout, x.waitSSH},
-		{"Rotate the SSH host key", 0, x.rotateHostKey},
-		{"Upload JupyterLab and Caddy", 0, x.uploadPayload},
-		{"Start JupyterLab", 0, x.startService},
-		{"Check it from outside", x.cfg.VerifyTimeout, x.verify},
-	}
-	switch kind {
-	case RunProvision:
-		return build
-	case RunReset:
-		return append(build, step{"Delete the old droplet", 0, x.deleteOld})
-	case RunDestroy:
-		return []step{
-			{"Delete DNS records", 0, x.deleteDNS},
-			{"Delete the droplet", 0, x.deleteDroplets},
-			{"Forget the VM", 0, x.forgetVM},
-		}
-	case RunPowerOn:
-		return []step{{"Power on", 0, x.power}}
-	case RunPowerOff:
-		return []step{{"Power off", 0, x.power}}
-	}
-	return nil
-}
 
 // prepare checks that the run makes sense now and records what it needs.
 func (x *Runner) prepare(ctx context.Context, r *Run) error {
@@ -64,7 +33,7 @@ func (x *Runner) prepare(ctx context.Context, r *Run) error {
 		}
 		if r.Kind == RunReset && s.SlackID != r.RequestedBy {
 			// The student must learn the new host key from the bot, not TOFU.
-			r.Data["notify"] = s.SlackID
+			r.Data.Notify = s.SlackID
 		}
 	}
 	existing, err := x.dropletsOf(ctx, r.VM)
@@ -84,7 +53,7 @@ func (x *Runner) prepare(ctx context.Context, r *Run) error {
 		if len(existing) == 0 {
 			return Errorf(EINVALID, "%s has no VM to power. Use `/cicf provision %s`.", r.VM, r.VM)
 		}
-		r.Data["droplet_id"] = strconv.Itoa(existing[0].ID)
+		r.Data.DropletID = existing[0].ID
 	case RunDestroy:
 		if len(existing) == 0 {
 			return Errorf(ENOTFOUND, "%s has no droplet to destroy.", r.VM)
@@ -97,7 +66,7 @@ func (x *Runner) prepare(ctx context.Context, r *Run) error {
 // creates it. The host key is pinned (saved) before the create request, so
 // whichever way a crash falls, the run knows the key its droplet carries.
 func (x *Runner) createDroplet(ctx context.Context, r *Run) error {
-	if r.Data["droplet_id"] != "" {
+	if r.Data.DropletID != 0 {
 		return nil
 	}
 	mine, err := x.runDroplets(ctx, r)
@@ -106,7 +75,7 @@ func (x *Runner) createDroplet(ctx context.Context, r *Run) error {
 	}
 	var d *Droplet
 	if len(mine) > 0 {
-		if r.Data["host_key"] == "" {
+		if r.Data.HostKey == "" {
 			return fmt.Errorf("droplet %d of run %d has no pinned host key", mine[0].ID, r.ID)
 		}
 		d = &mine[0]
@@ -115,43 +84,51 @@ func (x *Runner) createDroplet(ctx context.Context, r *Run) error {
 		if err != nil {
 			return err
 		}
+		// Checked before a droplet exists (pointDNS checks again). Here,
+		// not in prepare, so that starting forty runs sends no extra
+		// request per run.
+		if _, foreign, err := x.ownRecords(ctx, r); err != nil {
+			return err
+		} else if len(foreign) > 0 {
+			return x.foreignRecordError(r, foreign[0])
+		}
 		priv, pub, err := NewHostKey()
 		if err != nil {
 			return err
 		}
 		// Saved before the request: if the bot dies before the answer, the
 		// resumed run knows a droplet may exist and what key it carries.
-		r.Data["host_key"], r.Data["create_sent"] = pub, "1"
+		r.Data.HostKey, r.Data.CreateSent = pub, true
 		if err := x.save(r); err != nil {
 			return err
 		}
-		pl, err := x.render(s, priv, pub)
+		userData, err := x.renderUserData(s, priv, pub)
 		if err != nil {
 			return err
 		}
 		d, err = x.d.Cloud.CreateDroplet(ctx, DropletCreate{
 			Name: x.fqdn(r.VM), Region: x.cfg.Region, Size: x.cfg.Size, Image: x.cfg.Image,
 			Tags:     []string{x.cfg.Tag, StudentTag(r.VM), RunTag(r.ID)},
-			UserData: string(pl.UserData), IPv6: true,
+			UserData: string(userData), IPv6: true,
 		})
 		if err != nil {
 			return err
 		}
 	}
-	r.Data["droplet_id"] = strconv.Itoa(d.ID)
+	r.Data.DropletID = d.ID
 	if err := x.save(r); err != nil {
 		return err
 	}
 	if r.Kind == RunProvision {
 		return x.d.VMs.UpsertVM(ctx, &VM{Name: r.VM, DropletID: d.ID, Status: d.Status, Region: x.cfg.Region, Size: x.cfg.Size,
-			CreatedAt: d.CreatedAt, HostKey: r.Data["host_key"], SeenAt: x.d.Now()})
+			CreatedAt: d.CreatedAt, HostKey: r.Data.HostKey, SeenAt: x.d.Now()})
 	}
 	return nil
 }
 
-// render builds the VM's payload.
-func (x *Runner) render(s *Student, hostPriv, hostPub string) (*deploy.Payload, error) {
-	return renderPayload(s, x.fqdn(s.Name), x.d.SSH.PublicKey(), hostPriv, hostPub)
+// renderUserData builds the VM's first-boot user-data.
+func (x *Runner) renderUserData(s *Student, hostPriv, hostPub string) ([]byte, error) {
+	return renderUserData(s, x.fqdn(s.Name), x.d.SSH.PublicKey(), hostPriv, hostPub)
 }
 
 // RenderPayload returns exactly what the student's VM would get, with a
@@ -165,31 +142,49 @@ func RenderPayload(s *Student, fqdn, botKey string) (*deploy.Payload, string, er
 	if err != nil {
 		return nil, "", err
 	}
-	pl, err := renderPayload(s, fqdn, botKey, priv, pub)
-	return pl, pub, err
+	userData, err := renderUserData(s, fqdn, botKey, priv, pub)
+	if err != nil {
+		return nil, "", err
+	}
+	files, err := renderFiles(s, fqdn)
+	if err != nil {
+		return nil, "", err
+	}
+	return &deploy.Payload{UserData: userData, Files: files}, pub, nil
 }
 
-// renderPayload hashes a fresh random password each time: JupyterLab stays
-// closed until the student sets their own. The password has 192 random
-// bits and is thrown away, so bcrypt's minimum cost loses nothing (the cost
-// slows guessing a person's password, and there is none to guess).
-func renderPayload(s *Student, fqdn, botKey, hostPriv, hostPub string) (*deploy.Payload, error) {
+func renderUserData(s *Student, fqdn, botKey, hostPriv, hostPub string) ([]byte, error) {
+	userData, err := deploy.RenderUserData(deploy.UserDataParams{
+		Name: s.Name, FQDN: fqdn, StudentKey: s.PublicKey, BotKey: botKey, HostKeyPrivate: hostPriv, HostKeyPublic: hostPub,
+	})
+	return userData, payloadError(s, err)
+}
+
+// renderFiles renders the uploaded files with the hash of a fresh random
+// password: JupyterLab stays closed until the student sets their own. The
+// password has 192 random bits and is thrown away, so bcrypt's minimum cost
+// loses nothing (the cost slows guessing a person's password, and there is
+// none to guess).
+func renderFiles(s *Student, fqdn string) ([]deploy.File, error) {
 	hash, err := bcrypt.GenerateFromPassword([]byte(randomPassword()), bcrypt.MinCost)
 	if err != nil {
 		return nil, fmt.Errorf("hash random password: %w", err)
 	}
-	pl, err := deploy.Render(deploy.Params{
-		Name: s.Name, FQDN: fqdn, StudentKey: s.PublicKey, BotKey: botKey,
-		HostKeyPrivate: hostPriv, HostKeyPublic: hostPub, CaddyUser: deploy.DefaultCaddyUser, CaddyPasswordHash: string(hash),
+	files, err := deploy.RenderFiles(deploy.FilesParams{
+		Name: s.Name, FQDN: fqdn, CaddyUser: deploy.DefaultCaddyUser, CaddyPasswordHash: string(hash),
 	})
+	return files, payloadError(s, err)
+}
+
+func payloadError(s *Student, err error) error {
 	if errors.Is(err, deploy.ErrInvalid) {
-		return nil, Errorf(EINVALID, "The VM payload for %s cannot be built: %v.", s.Name, err)
+		return Errorf(EINVALID, "The VM payload for %s cannot be built: %v.", s.Name, err)
 	}
-	return pl, err
+	return err
 }
 
 func (x *Runner) waitActive(ctx context.Context, r *Run) error {
-	id := dataInt(r, "droplet_id")
+	id := r.Data.DropletID
 	return x.poll(ctx, fmt.Sprintf("droplet %d to become active", id), func() (bool, error) {
 		d, err := x.droplet(ctx, id)
 		switch {
@@ -200,7 +195,7 @@ func (x *Runner) waitActive(ctx context.Context, r *Run) error {
 		case d == nil || d.Status != "active" || d.IPv4 == "":
 			return false, nil
 		}
-		r.Data["ipv4"], r.Data["ipv6"] = d.IPv4, d.IPv6
+		r.Data.IPv4, r.Data.IPv6 = d.IPv4, d.IPv6
 		if err := x.deleteExtras(ctx, r, id); err != nil {
 			return false, err
 		}
@@ -211,11 +206,7 @@ func (x *Runner) waitActive(ctx context.Context, r *Run) error {
 // pointDNS makes the name resolve to the new droplet before Caddy asks
 // Let's Encrypt for a certificate, and switches the VM record to it.
 func (x *Runner) pointDNS(ctx context.Context, r *Run) error {
-	recs := []DNSRecord{{Type: "A", Name: r.VM, Data: r.Data["ipv4"], TTL: x.cfg.DNSTTL}}
-	if r.Data["ipv6"] != "" {
-		recs = append(recs, DNSRecord{Type: "AAAA", Name: r.VM, Data: r.Data["ipv6"], TTL: x.cfg.DNSTTL})
-	}
-	if err := x.d.Cloud.SetRecords(ctx, x.cfg.Domain, r.VM, recs); err != nil {
+	if err := x.setDNS(ctx, r); err != nil {
 		return err
 	}
 	vm, err := x.d.VMs.FindVM(ctx, r.VM)
@@ -226,16 +217,16 @@ func (x *Runner) pointDNS(ctx context.Context, r *Run) error {
 		return err
 	}
 	// The shared list saw the droplet active moments ago (waitActive).
-	d, err := x.droplet(ctx, dataInt(r, "droplet_id"))
+	d, err := x.droplet(ctx, r.Data.DropletID)
 	if err != nil {
 		return err
 	}
 	if d == nil {
-		return Errorf(EUNAVAILABLE, "Droplet %s vanished from DigitalOcean's list.", r.Data["droplet_id"])
+		return Errorf(EUNAVAILABLE, "Droplet %d vanished from DigitalOcean's list.", r.Data.DropletID)
 	}
 	vm.DropletID, vm.Status, vm.IPv4, vm.IPv6 = d.ID, d.Status, d.IPv4, d.IPv6
 	vm.Region, vm.Size, vm.CreatedAt, vm.SeenAt = d.Region, d.Size, d.CreatedAt, x.d.Now()
-	vm.HostKey = r.Data["host_key"]
+	vm.HostKey = r.Data.HostKey
 	if r.Kind == RunReset {
 		vm.LastResetAt = x.d.Now()
 	}
@@ -249,7 +240,7 @@ func (x *Runner) deleteOld(ctx context.Context, r *Run) error {
 	if err != nil {
 		return err
 	}
-	keep := dataInt(r, "droplet_id")
+	keep := r.Data.DropletID
 	for _, d := range all {
 		if d.ID != keep && (d.Name == x.fqdn(r.VM) || slices.Contains(d.Tags, StudentTag(r.VM))) {
 			if err := x.d.Cloud.DeleteDroplet(ctx, d.ID, x.cfg.Tag); err != nil {
@@ -258,10 +249,6 @@ func (x *Runner) deleteOld(ctx context.Context, r *Run) error {
 		}
 	}
 	return nil
-}
-
-func (x *Runner) deleteDNS(ctx context.Context, r *Run) error {
-	return x.d.Cloud.DeleteRecords(ctx, x.cfg.Domain, r.VM)
 }
 
 func (x *Runner) deleteDroplets(ctx context.Context, r *Run) error {
@@ -284,6 +271,6 @@ func (x *Runner) forgetVM(ctx context.Context, r *Run) error {
 	return nil
 }
 
-func (x *Runner) power(ctx context.Context, r *Run) error {
-	return x.d.Cloud.PowerDroplet(ctx, dataInt(r, "droplet_id"), r.Kind == RunPowerOn)
+func (x *Runner) power(ctx context.Context, r *Run, on bool) error {
+	return x.d.Cloud.PowerDroplet(ctx, r.Data.DropletID, on)
 }

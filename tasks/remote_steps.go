@@ -21,7 +21,9 @@ const hostKeyPath = "/etc/ssh/ssh_host_ed25519_key"
 // Commands run on the VM. They are constants: nothing a person typed
 // reaches the remote shell except through ShellQuote.
 const (
-	cmdCloudInitWait = "cloud-init status --wait"
+	// --long: on an error, cloud-init lists each failure as
+	// ('module_name', Exception(...)) under "detail:".
+	cmdCloudInitWait = "cloud-init status --wait --long"
 	cmdNewHostKey    = "sudo sh -c 'rm -f " + hostKeyPath + ".next " + hostKeyPath + ".next.pub && ssh-keygen -q -t ed25519 -N \"\" -C \"\" -f " + hostKeyPath + ".next >/dev/null && cat " + hostKeyPath + ".next.pub'"
 	// Activation is idempotent so a resumed run can repeat it.
 	cmdActivateHostKey = "sudo sh -c 'if [ -e " + hostKeyPath + ".next ]; then mv -f " + hostKeyPath + ".next " + hostKeyPath + " && mv -f " + hostKeyPath + ".next.pub " + hostKeyPath + ".pub; fi; systemctl reload ssh || systemctl reload sshd'"
@@ -29,7 +31,7 @@ const (
 )
 
 func (x *Runner) addr(r *Run) string {
-	return net.JoinHostPort(r.Data["ipv4"], strconv.Itoa(x.cfg.SSHPort))
+	return net.JoinHostPort(r.Data.IPv4, strconv.Itoa(x.cfg.SSHPort))
 }
 
 // dial connects with the run's pinned host key, retrying while the VM does
@@ -53,21 +55,23 @@ func (x *Runner) dial(ctx context.Context, r *Run, pin string) (Remote, error) {
 }
 
 func (x *Runner) waitSSH(ctx context.Context, r *Run) error {
-	rem, err := x.dial(ctx, r, r.Data["host_key"])
+	rem, err := x.dial(ctx, r, r.Data.HostKey)
 	if err != nil {
 		return err
 	}
 	defer rem.Close()
 	out, err := rem.Run(ctx, cmdCloudInitWait)
 	if _, ran := errors.AsType[*ssh.ExitError](err); ran {
-		// It answered, with an error: waiting longer will not help.
-		return Errorf(ECONFLICT, "cloud-init failed on %s (%s). Look at /var/log/cloud-init-output.log there, then reset the VM.", r.VM, firstLine(string(out)))
+		// It answered, with an error: waiting longer will not help. Any
+		// module's error fails the run: a firewall that could not be set
+		// up must not leave a VM open.
+		return Errorf(ECONFLICT, "cloud-init failed on %s %s. Look at /var/log/cloud-init-output.log there, then reset the VM.", r.VM, cloudInitFailure(string(out)))
 	}
 	if err != nil {
 		return Errorf(EUNAVAILABLE, "cloud-init did not finish on %s (%s).", r.VM, firstLine(err.Error()))
 	}
 	if !strings.Contains(string(out), "done") {
-		return Errorf(EUNAVAILABLE, "cloud-init reports %q on %s.", strings.TrimSpace(string(out)), r.VM)
+		return Errorf(EUNAVAILABLE, "cloud-init reports %q on %s.", Escape(firstLine(string(out))), r.VM)
 	}
 	return nil
 }
@@ -77,7 +81,7 @@ func (x *Runner) waitSSH(ctx context.Context, r *Run) error {
 // the VM, learnt over the pinned session. It runs in two phases, each
 // recorded, so a crash at any point leaves a key the run can trust.
 func (x *Runner) rotateHostKey(ctx context.Context, r *Run) error {
-	pin, next := r.Data["host_key"], r.Data["host_key_next"]
+	pin, next := r.Data.HostKey, r.Data.HostKeyNext
 	if next == "" {
 		rem, err := x.dial(ctx, r, pin)
 		if err != nil {
@@ -93,7 +97,7 @@ func (x *Runner) rotateHostKey(ctx context.Context, r *Run) error {
 			rem.Close()
 			return fmt.Errorf("new host key %q: %w", firstLine(string(out)), err)
 		}
-		r.Data["host_key_next"] = next
+		r.Data.HostKeyNext = next
 		if err := x.save(r); err != nil {
 			rem.Close()
 			return err
@@ -127,8 +131,7 @@ func (x *Runner) rotateHostKey(ctx context.Context, r *Run) error {
 		return err
 	}
 	rem.Close()
-	r.Data["host_key"] = next
-	delete(r.Data, "host_key_next")
+	r.Data.HostKey, r.Data.HostKeyNext = next, ""
 	if err := x.save(r); err != nil {
 		return err
 	}
@@ -136,7 +139,7 @@ func (x *Runner) rotateHostKey(ctx context.Context, r *Run) error {
 	if err != nil {
 		return err
 	}
-	if vm.DropletID == dataInt(r, "droplet_id") {
+	if vm.DropletID == r.Data.DropletID {
 		vm.HostKey = next
 		return x.d.VMs.UpsertVM(ctx, vm)
 	}
@@ -150,23 +153,17 @@ func (x *Runner) uploadPayload(ctx context.Context, r *Run) error {
 	if err != nil {
 		return err
 	}
-	// The payload files do not use the host key; a throw-away one satisfies
-	// the renderer.
-	priv, pub, err := NewHostKey()
+	files, err := renderFiles(s, x.fqdn(s.Name))
 	if err != nil {
 		return err
 	}
-	pl, err := x.render(s, priv, pub)
-	if err != nil {
-		return err
-	}
-	rem, err := x.dial(ctx, r, r.Data["host_key"])
+	rem, err := x.dial(ctx, r, r.Data.HostKey)
 	if err != nil {
 		return err
 	}
 	defer rem.Close()
 	home := "/home/" + x.cfg.SSHUser + "/"
-	for _, f := range pl.Files {
+	for _, f := range files {
 		if strings.HasPrefix(f.Path, home) {
 			if err := rem.Upload(ctx, f.Path, uint32(f.Mode.Perm()), f.Data); err != nil {
 				return fmt.Errorf("upload %s: %w", f.Path, err)
@@ -187,7 +184,7 @@ func (x *Runner) uploadPayload(ctx context.Context, r *Run) error {
 }
 
 func (x *Runner) startService(ctx context.Context, r *Run) error {
-	rem, err := x.dial(ctx, r, r.Data["host_key"])
+	rem, err := x.dial(ctx, r, r.Data.HostKey)
 	if err != nil {
 		return err
 	}
@@ -201,7 +198,7 @@ func (x *Runner) startService(ctx context.Context, r *Run) error {
 // verify checks from outside what a student and an attacker would see:
 // HTTPS asks for a password (401), and no port beyond the allowed is open.
 func (x *Runner) verify(ctx context.Context, r *Run) error {
-	ip, fqdn := r.Data["ipv4"], x.fqdn(r.VM)
+	ip, fqdn := r.Data.IPv4, x.fqdn(r.VM)
 	var last string
 	err := x.poll(ctx, "HTTPS to answer", func() (bool, error) {
 		status, _, err := x.d.Prober.HTTPS(ctx, ip, fqdn)

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -40,6 +40,7 @@ type RunnerDeps struct {
 	VMs      VMService
 	Students StudentService
 	Cloud    Cloud
+	Records  DNSRecordStore // the DNS records the bot created
 	SSH      RemoteDialer
 	Prober   Prober
 	Progress ProgressReporter
@@ -103,7 +104,9 @@ func NewRunner(cfg RunnerConfig, d RunnerDeps) *Runner {
 		cfg.ScanPorts = CommonPorts
 	}
 	if d.Droplets == nil {
-		d.Droplets = NewDropletCache(d.Cloud)
+		// Cache ages pace requests to DigitalOcean, which counts real
+		// time even when a test stops the runner's clock.
+		d.Droplets = NewDropletCache(d.Cloud, time.Now)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Runner{cfg: cfg, d: d, ctx: ctx, cancel: cancel, active: map[int64]bool{}}
@@ -123,14 +126,16 @@ func (x *Runner) Wait() { x.wg.Wait() }
 // Start checks that kind can run on vm now, records the run and executes it
 // in the background. It returns EINVALID, ENOTFOUND or ECONFLICT with a
 // message for the person who asked.
-func (x *Runner) Start(ctx context.Context, kind, vm, requestedBy, channel string) (*Run, error) {
-	steps := x.steps(kind)
-	if steps == nil {
+func (x *Runner) Start(ctx context.Context, kind RunKind, vm, requestedBy, channel string) (*Run, error) {
+	ids, ok := runPlans[kind]
+	if !ok {
 		return nil, fmt.Errorf("start run: unknown kind %q", kind)
 	}
-	r := &Run{VM: vm, Kind: kind, RequestedBy: requestedBy, Channel: channel, Data: map[string]string{}}
-	for _, s := range steps {
-		r.Steps = append(r.Steps, s.title)
+	r := &Run{VM: vm, Kind: kind, RequestedBy: requestedBy, Channel: channel}
+	table := x.stepTable()
+	for _, id := range ids {
+		r.StepIDs = append(r.StepIDs, id)
+		r.Steps = append(r.Steps, table[id].title)
 	}
 	if err := x.prepare(ctx, r); err != nil {
 		return nil, err
@@ -151,9 +156,11 @@ func (x *Runner) Resume(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, r := range runs {
+		// Read before launch: the run's goroutine then owns r.
+		id, kind, vm, step := r.ID, r.Kind, r.VM, r.Step
 		if x.launch(r) {
 			n++
-			x.d.Logger.InfoContext(ctx, "resuming run", "run_id", r.ID, "kind", r.Kind, "vm", r.VM, "step", r.Step)
+			x.d.Logger.InfoContext(ctx, "resuming run", "run_id", id, "kind", kind, "vm", vm, "step", step)
 		}
 	}
 	return n, nil
@@ -176,8 +183,12 @@ func (x *Runner) launch(r *Run) bool {
 }
 
 func (x *Runner) execute(ctx context.Context, r *Run) {
-	steps := x.steps(r.Kind)
 	log := x.d.Logger.With("run_id", r.ID, "kind", r.Kind, "vm", r.VM)
+	steps, err := x.storedSteps(r)
+	if err != nil {
+		x.fail(r, step{title: "Resume"}, err, log)
+		return
+	}
 	x.report(r)
 	for r.Step < len(steps) {
 		s := steps[r.Step]
@@ -240,7 +251,7 @@ func (x *Runner) fail(r *Run, s step, err error, log *slog.Logger) {
 	}
 	if errors.Is(err, ErrHostKeyMismatch) {
 		// Kept for the alerting job: a changed host key is an incident.
-		r.Data["alert"] = "host-key-mismatch"
+		r.Data.Alert = AlertHostKeyMismatch
 	}
 	r.State, r.Error, r.FinishedAt = RunFailed, fmt.Sprintf("%s: %s", s.title, msg), x.d.Now()
 	if err := x.save(r); err != nil {
@@ -261,8 +272,8 @@ func (x *Runner) report(r *Run) {
 	if x.d.Progress == nil {
 		return
 	}
-	c := *r
-	c.Data = maps.Clone(r.Data) // the reporter may read it while the run goes on
+	c := *r // Data is a value: the reporter's copy does not change under it
+	c.Steps, c.StepIDs = slices.Clone(r.Steps), slices.Clone(r.StepIDs)
 	x.d.Progress.Report(x.ctx, c)
 }
 
@@ -294,11 +305,6 @@ func (x *Runner) pause(ctx context.Context) error {
 }
 
 func (x *Runner) fqdn(name string) string { return name + "." + x.cfg.Domain }
-
-func dataInt(r *Run, key string) int {
-	n, _ := strconv.Atoi(r.Data[key])
-	return n
-}
 
 // StudentTag and RunTag are the DigitalOcean tags that find a student's
 // droplets and the droplet a run created, even when a crash lost its ID.

@@ -62,7 +62,7 @@ func newCloudEnv(t *testing.T, firstIndex int) *cloudEnv {
 		Domain: domain, Region: "nyc3", Size: "s-1vcpu-2gb", Image: "debian-12-x64", Tag: classTag,
 		PollInterval: 100 * time.Millisecond, BootTimeout: 30 * time.Second, SSHTimeout: time.Minute, VerifyTimeout: 30 * time.Second,
 	}, tasks.RunnerDeps{
-		Runs: e.runs, VMs: e.vms, Students: e.students,
+		Runs: e.runs, VMs: e.vms, Students: e.students, Records: store.NewDNSRecordStore(db),
 		Cloud:  digitalocean.New(digitalocean.Config{Token: "t", BaseURL: e.sim.URL(), RatePerMinute: 1 << 20, PollInterval: 50 * time.Millisecond, Logger: logger}),
 		SSH:    sshclient.NewDialer(signer, sshclient.DialerConfig{Logger: logger}),
 		Prober: &probe.Prober{RootCAs: e.ca.Pool},
@@ -95,7 +95,7 @@ func (e *cloudEnv) student(name string) ssh.Signer {
 }
 
 // run starts kind on name, waits for every run to end and returns it.
-func (e *cloudEnv) run(kind, name string) *tasks.Run {
+func (e *cloudEnv) run(kind tasks.RunKind, name string) *tasks.Run {
 	e.t.Helper()
 	r, err := e.runner.Start(context.Background(), kind, name, "U0TEACH01", "U0TEACH01")
 	if err != nil {

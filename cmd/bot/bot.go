@@ -120,12 +120,12 @@ func (m *Main) build(ctx context.Context, p parts, extraInstructors ...string) (
 	}
 	// One list of the class's droplets, shared by waiting runs and by status
 	// commands that arrive together (a status may be two seconds old).
-	droplets := tasks.NewDropletCache(p.cloud)
+	droplets := tasks.NewDropletCache(p.cloud, m.Now)
 	runner := tasks.NewRunner(tasks.RunnerConfig{
 		Domain: m.Config.Domain, Region: m.Config.Region, Size: m.Config.Size, Image: m.Config.Image, Tag: m.Config.Tag,
 		PollInterval: m.Config.PollInterval.Duration,
 	}, tasks.RunnerDeps{
-		Runs: runs, VMs: vms, Students: students, Cloud: p.cloud, SSH: p.ssh, Prober: p.prober,
+		Runs: runs, VMs: vms, Students: students, Cloud: p.cloud, SSH: p.ssh, Prober: p.prober, Records: store.NewDNSRecordStore(db),
 		Progress: p.progress(runs), Droplets: droplets, Now: m.Now, Logger: m.Logger,
 	})
 	// Runs stop before the store closes (closers run in reverse).
@@ -141,7 +141,7 @@ func (m *Main) build(ctx context.Context, p parts, extraInstructors ...string) (
 			Students: students, VMs: vms, Droplets: droplets.Lister(2 * time.Second),
 			Tag: m.Config.Tag, Domain: m.Config.Domain, Now: m.Now, Logger: m.Logger,
 		},
-		Students: students, Audit: store.NewAuditLog(db), Runner: runner, Runs: runs, Cloud: p.cloud,
+		Students: students, Audit: store.NewAuditLog(db), Runner: runner, Cloud: p.cloud, Offers: store.NewOfferStore(db),
 		Logger: m.Logger, Now: m.Now, StudentsMayReset: m.Config.StudentsMayReset,
 	})
 	return router, runner, nil

@@ -75,15 +75,23 @@ type serveEnv struct {
 
 func startServe(t *testing.T) *serveEnv {
 	t.Helper()
+	do := dosim.New(dosim.Options{Token: e2eDOToken})
+	do.AddDroplet(dosim.DropletSpec{Name: "emma.cicf.cloud", Tags: []string{"cicf"}, IPv4: "198.18.0.10", Region: "nyc3", Size: "s-1vcpu-2gb"})
+	return startServeWith(t, do)
+}
+
+// startServeWith runs serve against the DigitalOcean stand-in do, with
+// env added to its environment.
+func startServeWith(t *testing.T, do *dosim.Server, env ...string) *serveEnv {
+	t.Helper()
 	e := &serveEnv{
 		slack:  slacksim.New(slacksim.Options{AppToken: e2eAppToken, BotToken: e2eBotToken, PingInterval: time.Second}),
-		do:     dosim.New(dosim.Options{Token: e2eDOToken}),
+		do:     do,
 		stderr: &syncBuffer{},
 		done:   make(chan error, 1),
 	}
 	t.Cleanup(e.slack.Close)
 	t.Cleanup(e.do.Close)
-	e.do.AddDroplet(dosim.DropletSpec{Name: "emma.cicf.cloud", Tags: []string{"cicf"}, IPv4: "198.18.0.10", Region: "nyc3", Size: "s-1vcpu-2gb"})
 
 	e.cmd = exec.Command(botBinary, "serve")
 	e.cmd.Dir = t.TempDir()
@@ -93,6 +101,7 @@ func startServe(t *testing.T) *serveEnv {
 		"SLACK_API_URL=" + e.slack.APIURL(), "DIGITALOCEAN_API_URL=" + e.do.URL(),
 		"CICF_DB=" + filepath.Join(e.cmd.Dir, "cicf.db"), "CICF_INSTRUCTORS=" + e2eTeacher,
 	}
+	e.cmd.Env = append(e.cmd.Env, env...)
 	e.cmd.Stderr = e.stderr
 	if err := e.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,10 @@ import (
 type Fleet struct {
 	tb testing.TB
 	ca *CA
+	// Debian, when set before the first droplet, boots each droplet from
+	// the real Debian 12 root with the real cloud-init (StartDebian, with
+	// these options and the Fleet's CA) instead of the light VM.
+	Debian *DebianOptions
 
 	mu     sync.Mutex
 	sim    *dosim.Server
@@ -51,13 +55,20 @@ func (f *Fleet) AssignIP(_ string, id int) (string, string) {
 // OnCreate boots the droplet's VM in the background, as DO would.
 func (f *Fleet) OnCreate(d dosim.DropletInfo) {
 	f.mu.Lock()
-	n, sim := f.index[d.ID], f.sim
+	n, sim, debian := f.index[d.ID], f.sim, f.Debian
 	f.mu.Unlock()
 	ud := []byte(sim.UserData(d.ID))
 	f.boots.Add(1)
 	go func() {
 		defer f.boots.Done()
-		vm := StartWithCA(f.tb, n, ud, f.ca.CertPEM, f.ca.KeyPEM)
+		var vm *VM
+		if debian != nil {
+			opt := *debian
+			opt.CACertPEM, opt.CAKeyPEM = f.ca.CertPEM, f.ca.KeyPEM
+			vm = StartDebian(f.tb, n, ud, opt)
+		} else {
+			vm = StartWithCA(f.tb, n, ud, f.ca.CertPEM, f.ca.KeyPEM)
+		}
 		f.mu.Lock()
 		f.booted[d.ID] = vm
 		f.mu.Unlock()

@@ -5,6 +5,10 @@
 // here; recording stand-ins take their place (see Records). It needs root,
 // iproute2, util-linux, openssh-server and python3-yaml; without them Start
 // fails the test rather than skipping it.
+//
+// StartDebian (debian.go) boots a real Debian 12 root instead, where the
+// real cloud-init, ufw, apt and sudo run; only package fetches are served
+// by local stand-ins.
 package testvm
 
 import (

@@ -83,10 +83,17 @@ func (f *Fleet) IP(id int) string {
 // first boot would: with the host key the user-data carries.
 func (f *Fleet) Boot(ip, userData string) {
 	v := &vm{files: map[string][]byte{}}
-	for _, line := range strings.Split(userData, "\n") {
-		if k, ok := strings.CutPrefix(strings.TrimSpace(line), "ed25519_public:"); ok {
-			v.hostKey = strings.Trim(strings.TrimSpace(k), `"'`)
+	lines := strings.Split(userData, "\n")
+	for i, line := range lines {
+		k, ok := strings.CutPrefix(strings.TrimSpace(line), "ed25519_public:")
+		if !ok {
+			continue
 		}
+		k = strings.TrimSpace(k)
+		if strings.HasPrefix(k, "|") && i+1 < len(lines) {
+			k = lines[i+1] // a block scalar: the key is the next line
+		}
+		v.hostKey = strings.Trim(strings.TrimSpace(k), `"'`)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
