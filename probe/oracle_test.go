@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"bufio"
 	"context"
 	"encoding/xml"
 	"fmt"
@@ -78,9 +79,10 @@ sys.stdin.read()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { stdin.Close(); py.Process.Kill(); py.Wait() })
-	buf := make([]byte, 6)
-	if _, err := stdout.Read(buf); err != nil || string(buf) != "ready\n" {
-		t.Fatalf("listeners did not start: %q %v", buf, err)
+	// One Read may return part of the line: read up to the newline.
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		t.Fatalf("listeners did not start: %q %v", line, err)
 	}
 	return fmt.Sprintf("198.18.%d.2", n)
 }
@@ -148,7 +150,8 @@ func TestScannerMatchesNmap(t *testing.T) {
 `,
 		[]int{443, 3306, 5000, 8888, 40000})
 	hosts := []string{drop, reject}
-	s := &Scanner{MinTimeout: 100e6, MaxTimeout: 500e6}
+	// The defaults' timeouts: what the bot and `cicf-bot scan` use.
+	s := &Scanner{MaxSockets: 300}
 	for _, tc := range []struct {
 		name  string
 		ports []int
@@ -171,4 +174,8 @@ func TestScannerMatchesNmap(t *testing.T) {
 			}
 		}
 	}
+	if p := s.PeakSockets(); p < 1 || p > 300 {
+		t.Errorf("peak sockets in flight = %d, want 1..300 (MaxSockets)", p)
+	}
+	t.Logf("peak sockets in flight: %d", s.PeakSockets())
 }

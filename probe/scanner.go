@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -15,28 +16,42 @@ import (
 
 var _ tasks.PortScanner = (*Scanner)(nil)
 
+// Defaults of the zero Scanner. The timeouts are nmap -T4's
+// (--min-rtt-timeout 100ms, --initial-rtt-timeout 500ms, --max-rtt-timeout
+// 1250ms). The floor is far above a LAN round trip on purpose: TESTING.md
+// measured 4000 sockets in flight with 300 ms per probe right on every
+// run, and a SYN that waits in a busy machine's queues is not a closed port.
+const (
+	DefaultMaxSockets     = 2000
+	DefaultMinTimeout     = 100 * time.Millisecond
+	DefaultInitialTimeout = 500 * time.Millisecond
+	DefaultMaxTimeout     = 1250 * time.Millisecond
+)
+
 // Scanner is a TCP connect scanner for many hosts at once. It implements
-// tasks.PortScanner. The zero value is ready to use with the defaults below.
+// tasks.PortScanner. The zero value is ready to use with the defaults above.
 //
 // A port that accepts is open; one that answers RST is closed at once; one
 // that does not answer within the host's timeout is filtered and is tried
-// once more (Retries) with the timeout learned from the host's answers, since
-// a dropped SYN under load looks exactly like a firewall DROP.
+// again (Retries) with a doubled timeout, since a SYN dropped under load
+// looks exactly like a firewall DROP.
 type Scanner struct {
 	// MaxSockets bounds the connections in flight across all hosts and all
-	// concurrent calls of this Scanner (default 2000). TESTING.md measured
-	// that far more in flight silently loses open ports here.
+	// concurrent calls of this Scanner (default DefaultMaxSockets).
+	// TESTING.md measured that far more in flight silently loses open ports.
 	MaxSockets int
-	// MinTimeout and MaxTimeout clamp the per-host timeout computed from
-	// measured round trips (defaults 200 ms and 2 s). A host with no answer
-	// yet is given MaxTimeout.
-	MinTimeout, MaxTimeout time.Duration
+	// MinTimeout, InitialTimeout and MaxTimeout shape the per-probe timeout
+	// (see timeouts.pick): the floor, the timeout before any host of the
+	// scan has answered, and the ceiling.
+	MinTimeout, InitialTimeout, MaxTimeout time.Duration
 	// Retries is how many more times a filtered port is tried (default 1;
 	// negative means none).
 	Retries int
 
-	once sync.Once
-	sem  chan struct{}
+	once     sync.Once
+	sem      chan struct{}
+	inFlight atomic.Int64
+	peak     atomic.Int64
 }
 
 // Result is what a scan found on one host.
@@ -59,6 +74,10 @@ const (
 
 // TopPorts returns nmap's top 1000 TCP ports, ascending.
 func TopPorts() []int { return slices.Clone(top1000[:]) }
+
+// PeakSockets is the most connections this Scanner had in flight at once
+// since it was made: a measurement, not the bound.
+func (s *Scanner) PeakSockets() int { return int(s.peak.Load()) }
 
 // ScanPorts implements tasks.PortScanner.
 func (s *Scanner) ScanPorts(ctx context.Context, addrs []string, ports []int) (map[string][]int, error) {
@@ -93,8 +112,13 @@ func (s *Scanner) Scan(ctx context.Context, addrs []string, ports []int, progres
 		}
 		hosts[i] = &hostScan{ip: ip.String(), state: make([]portState, len(ports))}
 	}
-	s.once.Do(func() { s.sem = make(chan struct{}, cmp(s.MaxSockets, 2000)) })
-	lo, hi := cmp(s.MinTimeout, 200*time.Millisecond), cmp(s.MaxTimeout, 2*time.Second)
+	s.once.Do(func() { s.sem = make(chan struct{}, cmp(s.MaxSockets, DefaultMaxSockets)) })
+	tt := timeouts{
+		lo:      cmp(s.MinTimeout, DefaultMinTimeout),
+		initial: cmp(s.InitialTimeout, DefaultInitialTimeout),
+		hi:      cmp(s.MaxTimeout, DefaultMaxTimeout),
+	}
+	tt.hi = max(tt.hi, tt.lo)
 	retries := s.Retries
 	if retries == 0 {
 		retries = 1
@@ -102,16 +126,20 @@ func (s *Scanner) Scan(ctx context.Context, addrs []string, ports []int, progres
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	total := len(hosts) * len(ports)
 	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		done int
+		group rttEstimator // every host's answers: seeds hosts that gave none
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		done  int
+		total = len(hosts) * len(ports)
 	)
 	for pass := 0; pass <= max(retries, 0); pass++ {
+		// Port by port across hosts, not host by host: one host's SYN
+		// queue never takes the whole burst, and the first answers (any
+		// host's 22, 80 or 443) arrive early to seed the others' timeouts.
 	feed:
-		for _, h := range hosts {
-			for i, p := range ports {
+		for i, p := range ports {
+			for _, h := range hosts {
 				if h.state[i] != filtered || ctx.Err() != nil {
 					continue
 				}
@@ -122,7 +150,7 @@ func (s *Scanner) Scan(ctx context.Context, addrs []string, ports []int, progres
 				}
 				wg.Go(func() {
 					defer func() { <-s.sem }()
-					st, err := h.probe(ctx, p, lo, hi)
+					st, err := s.probe(ctx, h, &group, p, tt.pick(&h.rtt, &group, pass))
 					if err != nil {
 						cancel(err)
 						return
@@ -147,7 +175,7 @@ func (s *Scanner) Scan(ctx context.Context, addrs []string, ports []int, progres
 	}
 	out := make([]Result, len(hosts))
 	for k, h := range hosts {
-		r := Result{Host: addrs[k], Open: []int{}, SRTT: h.srtt}
+		r := Result{Host: addrs[k], Open: []int{}, SRTT: h.rtt.smoothed()}
 		for i, st := range h.state {
 			switch st {
 			case open:
@@ -167,50 +195,30 @@ func (s *Scanner) Scan(ctx context.Context, addrs []string, ports []int, progres
 type hostScan struct {
 	ip    string
 	state []portState
-
-	mu     sync.Mutex
-	srtt   time.Duration // RFC 6298 smoothed round trip; 0 until measured
-	rttvar time.Duration
+	rtt   rttEstimator
 }
 
-// timeout is RFC 6298's RTO from the host's measured round trips, clamped
-// to [lo, hi]; hi until the host has answered once.
-func (h *hostScan) timeout(lo, hi time.Duration) time.Duration {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.srtt == 0 {
-		return hi
+// probe connects once to port on h, waiting at most timeout. It returns an
+// error only when this machine cannot carry the scan out (no sockets, no
+// local ports, no route).
+func (s *Scanner) probe(ctx context.Context, h *hostScan, group *rttEstimator, port int, timeout time.Duration) (portState, error) {
+	n := s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	for p := s.peak.Load(); n > p && !s.peak.CompareAndSwap(p, n); p = s.peak.Load() {
 	}
-	return min(max(h.srtt+4*h.rttvar, lo), hi)
-}
-
-// sample folds one measured round trip in, as RFC 6298 section 2 does.
-func (h *hostScan) sample(r time.Duration) {
-	r = max(r, time.Microsecond) // a zero srtt means "not measured"
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.srtt == 0 {
-		h.srtt, h.rttvar = r, r/2
-		return
-	}
-	h.rttvar = (3*h.rttvar + (h.srtt - r).Abs()) / 4
-	h.srtt = (7*h.srtt + r) / 8
-}
-
-// probe connects once to port. It returns an error only when this machine
-// cannot carry the scan out (no sockets, no local ports, no route).
-func (h *hostScan) probe(ctx context.Context, port int, lo, hi time.Duration) (portState, error) {
-	d := net.Dialer{Timeout: h.timeout(lo, hi)}
+	d := net.Dialer{Timeout: timeout}
 	start := time.Now() // a round trip, not a clock reading: not injected
 	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(h.ip, strconv.Itoa(port)))
 	rtt := time.Since(start)
 	switch {
 	case err == nil:
 		conn.Close()
-		h.sample(rtt)
+		h.rtt.sample(rtt)
+		group.sample(rtt)
 		return open, nil
 	case errors.Is(err, syscall.ECONNREFUSED):
-		h.sample(rtt)
+		h.rtt.sample(rtt)
+		group.sample(rtt)
 		return closed, nil
 	case ctx.Err() != nil:
 		return filtered, nil

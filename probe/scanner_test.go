@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -92,23 +93,58 @@ func TestScannerCancel(t *testing.T) {
 	}
 }
 
-func TestRTO(t *testing.T) {
-	h := &hostScan{}
-	lo, hi := 10*time.Millisecond, time.Second
-	if got := h.timeout(lo, hi); got != hi {
-		t.Errorf("unmeasured timeout = %v, want %v", got, hi)
+// TestScannerCancelMidway cancels a scan in flight: it returns the
+// cancellation, not a partial result, and leaves no goroutine behind.
+func TestScannerCancelMidway(t *testing.T) {
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ports := make([]int, 0, 3000)
+	for p := 20000; p < 23000; p++ {
+		ports = append(ports, p)
 	}
-	h.sample(40 * time.Millisecond) // srtt 40, rttvar 20 → 120
-	if got := h.timeout(lo, hi); got != 120*time.Millisecond {
-		t.Errorf("timeout = %v, want 120ms", got)
+	res, err := (&Scanner{MaxSockets: 8}).Scan(ctx, []string{"127.0.0.1", "127.0.0.2"}, ports, func(done, total int) {
+		if done == 50 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) || res != nil {
+		t.Fatalf("Scan = %v, %v; want nil, context.Canceled", res, err)
 	}
-	h.sample(40 * time.Millisecond) // rttvar 15, srtt 40 → 100
-	if got := h.timeout(lo, hi); got != 100*time.Millisecond {
-		t.Errorf("timeout = %v, want 100ms", got)
+	if after := runtime.NumGoroutine(); after > before {
+		t.Errorf("goroutines: %d before, %d after the scan", before, after)
 	}
-	h2 := &hostScan{}
-	h2.sample(time.Millisecond)
-	if got := h2.timeout(lo, hi); got != lo {
-		t.Errorf("floor: %v, want %v", got, lo)
+}
+
+func TestTimeouts(t *testing.T) {
+	ms := time.Millisecond
+	tt := timeouts{lo: 10 * ms, initial: 500 * ms, hi: time.Second}
+	measured := func(rtts ...time.Duration) *rttEstimator {
+		e := &rttEstimator{}
+		for _, r := range rtts {
+			e.sample(r)
+		}
+		return e
+	}
+	for _, tc := range []struct {
+		name        string
+		host, group *rttEstimator
+		retry       int
+		want        time.Duration
+	}{
+		{"nothing measured: initial", measured(), measured(), 0, 500 * ms},
+		{"nothing measured, retry: doubled", measured(), measured(), 1, time.Second},
+		{"silent host: the scan's other hosts", measured(), measured(40 * ms), 0, 120 * ms},
+		{"host's own first", measured(40 * ms), measured(300 * ms), 0, 120 * ms},
+		{"RFC 6298 update", measured(40*ms, 40*ms), measured(), 0, 100 * ms},
+		{"floor", measured(ms), measured(), 0, 10 * ms},
+		{"floor, then doubled", measured(ms), measured(), 1, 20 * ms},
+		{"group floor", measured(), measured(ms), 2, 40 * ms},
+		{"ceiling", measured(900 * ms), measured(), 0, time.Second},
+		{"doubling stops at the ceiling", measured(40 * ms), measured(), 4, time.Second},
+	} {
+		if got := tt.pick(tc.host, tc.group, tc.retry); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
