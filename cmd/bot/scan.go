@@ -20,7 +20,7 @@ import (
 	"github.com/cicf/cicf-bot/probe"
 )
 
-const scanUsage = "usage: cicf-bot scan [--ports top1000|all|LIST] [--json] TARGET...\n" +
+const scanUsage = "usage: cicf-bot scan [--ports top1000|all|LIST] [--json] [--sockets N] TARGET...\n" +
 	"  TARGET: a host name, an address, a CIDR (198.18.1.0/24) or a last-octet range (198.18.1.2-101)\n" +
 	"  LIST: ports and ranges, e.g. 22,80,8000-8100\n"
 
@@ -35,10 +35,14 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() { fmt.Fprint(stderr, scanUsage) }
 	portsFlag := fs.String("ports", "top1000", "top1000, all, or a list such as 22,80,8000-8100")
 	asJSON := fs.Bool("json", false, "one JSON object per host per line")
+	sockets := fs.Int("sockets", 4000, "connections in flight at most (lowered to fit the open-file limit)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	ports, err := parsePorts(*portsFlag)
+	if err == nil && *sockets < 1 {
+		err = fmt.Errorf("--sockets %d: type a number of sockets of 1 or more", *sockets)
+	}
 	if err == nil && fs.NArg() == 0 {
 		err = errors.New("name at least one TARGET")
 	}
@@ -58,7 +62,11 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	var progress func(done, total int)
-	if total := len(addrs) * max(len(ports), 1000); total >= 20000 {
+	nPorts := len(ports)
+	if ports == nil {
+		nPorts = len(probe.TopPorts())
+	}
+	if total := len(addrs) * nPorts; total >= 20000 {
 		last := -1
 		progress = func(done, total int) {
 			if pct := done * 100 / total; pct/5 != last/5 {
@@ -70,11 +78,20 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	res, err := (&probe.Scanner{}).Scan(ctx, addrs, ports, progress)
+	sc := &probe.Scanner{MaxSockets: socketBudget(*sockets)}
+	start := time.Now()
+	res, err := sc.Scan(ctx, addrs, ports, progress)
 	if err != nil {
 		fmt.Fprintf(stderr, "cicf-bot scan: %v\n", err)
 		return 1
 	}
+	nOpen := 0
+	for _, r := range res {
+		nOpen += len(r.Open)
+	}
+	// A fixed shape: bench/scan reads the peak from it.
+	fmt.Fprintf(stderr, "cicf-bot scan: %d hosts, %d ports each, in %.2fs: %d open; peak %d sockets in flight (at most %d)\n",
+		len(addrs), nPorts, time.Since(start).Seconds(), nOpen, sc.PeakSockets(), sc.MaxSockets)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		for _, r := range res {
@@ -98,6 +115,22 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	}
 	tw.Flush()
 	return 0
+}
+
+// socketBudget raises this process's soft open-file limit to the hard one
+// (the scan is the whole process; the library leaves limits alone) and
+// returns want, lowered to leave room for the process's other files.
+func socketBudget(want int) int {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return min(want, probe.DefaultMaxSockets)
+	}
+	if lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim) // on failure the old limit stands, read below
+		syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+	}
+	return max(1, min(want, int(min(lim.Cur, 1<<20))-64))
 }
 
 // hostJSON is one line of `scan --json`.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -133,11 +134,25 @@ func TestScanCommand(t *testing.T) {
 	if got.Host != "127.0.0.1" || !slices.Equal(got.Open, []int{port}) || got.Closed != 1 {
 		t.Errorf("got %+v, want port %d open and 1 closed", got, port)
 	}
-	for _, args := range [][]string{{"scan"}, {"scan", "198.18.1.9-2"}, {"scan", "--ports", "x", "127.0.0.1"}} {
+	for _, args := range [][]string{{"scan"}, {"scan", "198.18.1.9-2"}, {"scan", "--ports", "x", "127.0.0.1"}, {"scan", "--sockets", "0", "127.0.0.1"}} {
 		errb.Reset()
 		if code := run(args, nil, nil, &out, &errb); code != 2 || !strings.Contains(errb.String(), "usage: cicf-bot scan") {
 			t.Errorf("%q: exit %d, %q; want 2 and the usage", args, code, errb.String())
 		}
+	}
+}
+
+func TestSocketBudget(t *testing.T) {
+	if got := socketBudget(10); got != 10 {
+		t.Errorf("socketBudget(10) = %d, want 10", got)
+	}
+	var lim syscall.Rlimit
+	got := socketBudget(1 << 30)
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	if lim.Cur != lim.Max || got != int(min(lim.Cur, 1<<20))-64 {
+		t.Errorf("socketBudget(huge) = %d with limit %d/%d; want the hard limit less 64", got, lim.Cur, lim.Max)
 	}
 }
 
