@@ -58,9 +58,8 @@ func (t timeouts) pick(host, group *rttEstimator, retry int) time.Duration {
 	if !ok {
 		d = t.initial
 	}
-	d = min(max(d, t.lo), t.hi)
 	for range retry {
 		d = min(2*d, t.hi)
 	}
-	return d
+	return min(max(d, t.lo), t.hi)
 }

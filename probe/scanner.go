@@ -2,13 +2,10 @@ package probe
 
 import (
 	"context"
-	"errors"
 	"net"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/cicf/cicf-bot/tasks"
@@ -110,7 +107,7 @@ func (s *Scanner) Scan(ctx context.Context, addrs []string, ports []int, progres
 		if ip == nil {
 			return nil, tasks.Errorf(tasks.EINVALID, "%q is not an IP address.", a)
 		}
-		hosts[i] = &hostScan{ip: ip.String(), state: make([]portState, len(ports))}
+		hosts[i] = &hostScan{ip: ip, state: make([]portState, len(ports))}
 	}
 	s.once.Do(func() { s.sem = make(chan struct{}, cmp(s.MaxSockets, DefaultMaxSockets)) })
 	tt := timeouts{
@@ -124,52 +121,39 @@ func (s *Scanner) Scan(ctx context.Context, addrs []string, ports []int, progres
 		retries = 1
 	}
 
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	var (
 		group rttEstimator // every host's answers: seeds hosts that gave none
-		wg    sync.WaitGroup
-		mu    sync.Mutex
 		done  int
 		total = len(hosts) * len(ports)
 	)
+	e, err := newEngine(s, &group)
+	if err != nil {
+		return nil, tasks.Errorf(tasks.EUNAVAILABLE, "The port scan could not be carried out: %v", err)
+	}
+	defer e.close()
+	jobs := make([]job, 0, total)
 	for pass := 0; pass <= max(retries, 0); pass++ {
 		// Port by port across hosts, not host by host: one host's SYN
 		// queue never takes the whole burst, and the first answers (any
 		// host's 22, 80 or 443) arrive early to seed the others' timeouts.
-	feed:
+		jobs = jobs[:0]
 		for i, p := range ports {
 			for _, h := range hosts {
-				if h.state[i] != filtered || ctx.Err() != nil {
-					continue
+				if h.state[i] == filtered {
+					jobs = append(jobs, job{h: h, idx: i, port: p})
 				}
-				select {
-				case s.sem <- struct{}{}:
-				case <-ctx.Done():
-					break feed
-				}
-				wg.Go(func() {
-					defer func() { <-s.sem }()
-					st, err := s.probe(ctx, h, &group, p, tt.pick(&h.rtt, &group, pass))
-					if err != nil {
-						cancel(err)
-						return
-					}
-					h.state[i] = st // one writer per index; wg.Wait orders the reads
-					if progress != nil && pass == 0 {
-						mu.Lock()
-						done++
-						progress(done, total)
-						mu.Unlock()
-					}
-				})
 			}
 		}
-		wg.Wait()
-		if err := context.Cause(ctx); err != nil {
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-				return nil, err
-			}
+		e.done = nil
+		if progress != nil && pass == 0 {
+			e.done = func() { done++; progress(done, total) }
+		}
+		err := e.run(ctx, jobs, func(h *hostScan) time.Duration { return tt.pick(&h.rtt, &group, pass) })
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return nil, context.Cause(ctx)
+		default:
 			return nil, tasks.Errorf(tasks.EUNAVAILABLE, "The port scan could not be carried out: %v", err)
 		}
 	}
@@ -193,41 +177,9 @@ func (s *Scanner) Scan(ctx context.Context, addrs []string, ports []int, progres
 
 // hostScan is one host's port states and round-trip estimate.
 type hostScan struct {
-	ip    string
+	ip    net.IP
 	state []portState
 	rtt   rttEstimator
-}
-
-// probe connects once to port on h, waiting at most timeout. It returns an
-// error only when this machine cannot carry the scan out (no sockets, no
-// local ports, no route).
-func (s *Scanner) probe(ctx context.Context, h *hostScan, group *rttEstimator, port int, timeout time.Duration) (portState, error) {
-	n := s.inFlight.Add(1)
-	defer s.inFlight.Add(-1)
-	for p := s.peak.Load(); n > p && !s.peak.CompareAndSwap(p, n); p = s.peak.Load() {
-	}
-	d := net.Dialer{Timeout: timeout}
-	start := time.Now() // a round trip, not a clock reading: not injected
-	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(h.ip, strconv.Itoa(port)))
-	rtt := time.Since(start)
-	switch {
-	case err == nil:
-		conn.Close()
-		h.rtt.sample(rtt)
-		group.sample(rtt)
-		return open, nil
-	case errors.Is(err, syscall.ECONNREFUSED):
-		h.rtt.sample(rtt)
-		group.sample(rtt)
-		return closed, nil
-	case ctx.Err() != nil:
-		return filtered, nil
-	case isLocalResourceError(err) || errors.Is(err, syscall.ENETUNREACH):
-		return filtered, err
-	}
-	// Timeouts and ICMP unreachable answers (REJECT with icmp-*): filtered,
-	// as nmap -sT reports them.
-	return filtered, nil
 }
 
 // cmp returns v, or def when v is not positive.

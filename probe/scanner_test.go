@@ -138,8 +138,8 @@ func TestTimeouts(t *testing.T) {
 		{"host's own first", measured(40 * ms), measured(300 * ms), 0, 120 * ms},
 		{"RFC 6298 update", measured(40*ms, 40*ms), measured(), 0, 100 * ms},
 		{"floor", measured(ms), measured(), 0, 10 * ms},
-		{"floor, then doubled", measured(ms), measured(), 1, 20 * ms},
-		{"group floor", measured(), measured(ms), 2, 40 * ms},
+		{"the floor is not doubled: the estimate is", measured(ms), measured(), 1, 10 * ms},
+		{"silent host, retry: the scan's estimate doubled", measured(), measured(40 * ms), 1, 240 * ms},
 		{"ceiling", measured(900 * ms), measured(), 0, time.Second},
 		{"doubling stops at the ceiling", measured(40 * ms), measured(), 4, time.Second},
 	} {

@@ -1,77 +1,136 @@
-// Command scan benchmarks probe.Scanner against nmap -sT -Pn -T4 on the
-// same namespace hosts in the same run: 100 addresses (198.19.1.1..N) in
-// one network namespace, nftables policy DROP, a few allowed listeners on
-// some hosts. The open ports must be identical, or it exits 1. It deletes
-// the namespace and link it made, also on failure.
+// Command scan benchmarks `cicf-bot scan` (probe.Scanner, run as its own
+// process so its RSS is its own) against nmap -sT -Pn -T4 --top-ports 1000
+// on the same namespace hosts in the same run: N addresses (198.19.1.1..N)
+// in one network namespace, nftables policy DROP, a few allowed listeners
+// on some hosts. Each run checks the open ports are identical, or the
+// benchmark exits 1. It deletes the namespace, link and listeners it made,
+// also on failure and on SIGINT/SIGTERM. Root only.
 //
-//	go run ./bench/scan -hosts 100
+//	go run ./bench/scan -hosts 100 -runs 5
 package main
 
 import (
-	"context"
-	"encoding/xml"
+	"bufio"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
-
-	"github.com/cicf/cicf-bot/probe"
 )
 
 const ns, link = "cicfscanbench", "cscanbench"
 
 func main() {
 	hosts := flag.Int("hosts", 100, "namespace hosts (1..250), 198.19.1.1..N")
-	sockets := flag.Int("sockets", 2000, "Scanner.MaxSockets")
+	sockets := flag.Int("sockets", 4000, "cicf-bot scan --sockets")
+	runs := flag.Int("runs", 1, "runs of both scanners on the same hosts")
 	flag.Parse()
 	// A signal still removes the namespace, its link and the listeners.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-sig
-		if out, err := exec.Command("ip", "netns", "pids", ns).Output(); err == nil {
-			for _, f := range strings.Fields(string(out)) {
-				if pid, err := strconv.Atoi(f); err == nil {
-					syscall.Kill(pid, syscall.SIGKILL)
-				}
-			}
-		}
+		killNamespacePids()
 		cleanup()
 		os.Exit(1)
 	}()
-	code := bench(*hosts, *sockets)
-	os.Exit(code)
+	os.Exit(bench(*hosts, *sockets, *runs))
 }
 
-func sh(args ...string) error {
-	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-		return fmt.Errorf("%q: %v: %s", args, err, out)
-	}
-	return nil
-}
-
-func cleanup() {
-	exec.Command("ip", "netns", "del", ns).Run()
-	exec.Command("ip", "link", "del", link).Run()
-}
-
-func bench(n, sockets int) int {
-	if n < 1 || n > 250 {
-		fmt.Fprintln(os.Stderr, "-hosts must be 1..250")
+func bench(n, sockets, runs int) int {
+	if n < 1 || n > 250 || runs < 1 {
+		fmt.Fprintln(os.Stderr, "-hosts must be 1..250 and -runs at least 1")
 		return 2
+	}
+	for _, tool := range []string{"ip", "nft", "python3", "nmap", "go"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			fmt.Fprintf(os.Stderr, "%s is needed (apt-get install iproute2 nftables python3 nmap), and root\n", tool)
+			return 1
+		}
+	}
+	dir, err := os.MkdirTemp("", "scanbench")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "cicf-bot")
+	if err := sh("go", "build", "-o", bin, "github.com/cicf/cicf-bot/cmd/bot"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	cleanup()
 	defer cleanup()
-	var addrs []string
-	// Every 10th host has listeners allowed on 22, 80 and 443; all hosts
-	// listen on 8080 and 9999, which the firewall drops except on every
-	// 7th host, where 8080 is allowed.
+	addrs, stop, err := setup(n)
+	if stop != nil {
+		defer stop()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	var ratios, ours, theirs []float64
+	for r := 1; r <= runs; r++ {
+		fmt.Fprintf(os.Stderr, "run %d: cicf-bot scan\n", r)
+		a := measure(bin, "scan", "--json", "--sockets", strconv.Itoa(sockets), fmt.Sprintf("198.19.1.1-%d", n))
+		if a.err != nil {
+			fmt.Fprintln(os.Stderr, "cicf-bot scan:", a.err)
+			return 1
+		}
+		got, err := parseJSONLines(a.stdout)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Fprintf(os.Stderr, "run %d: nmap\n", r)
+		b := measure("nmap", append([]string{"-sT", "-Pn", "-n", "-T4", "--top-ports", "1000", "-oX", "-"}, addrs...)...)
+		if b.err != nil {
+			fmt.Fprintln(os.Stderr, "nmap:", b.err)
+			return 1
+		}
+		want, err := parseNmap(b.stdout)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		mismatch, openCount := 0, 0
+		if len(got) != n || len(want) != n {
+			fmt.Fprintf(os.Stderr, "cicf-bot scan reported %d hosts, nmap %d; want %d\n", len(got), len(want), n)
+			mismatch++
+		}
+		for _, a := range addrs {
+			openCount += len(want[a])
+			if !slices.Equal(got[a], want[a]) {
+				mismatch++
+				fmt.Fprintf(os.Stderr, "MISMATCH %s: cicf-bot scan %v, nmap %v\n", a, got[a], want[a])
+			}
+		}
+		ratio := b.wall.Seconds() / a.wall.Seconds()
+		fmt.Printf("run %d: hosts=%d ports=1000 open=%d | cicf-bot scan %.2fs (CPU %.2fs), peak sockets %d (own counter; fds sampled %d), peak RSS %d MiB | nmap %.2fs (CPU %.2fs), peak fds sampled %d, peak RSS %d MiB | ratio %.1fx | mismatches %d\n",
+			r, n, openCount, a.wall.Seconds(), a.cpu.Seconds(), peakSockets(a.stderr), a.peakFDs, a.rssKiB/1024,
+			b.wall.Seconds(), b.cpu.Seconds(), b.peakFDs, b.rssKiB/1024, ratio, mismatch)
+		if mismatch > 0 || openCount == 0 {
+			fmt.Fprintln(os.Stderr, "FAIL: the open ports differ (or nmap found none: the setup is wrong)")
+			return 1
+		}
+		ratios, ours, theirs = append(ratios, ratio), append(ours, a.wall.Seconds()), append(theirs, b.wall.Seconds())
+	}
+	fmt.Printf("%d runs, all identical to nmap: cicf-bot scan median %.2fs worst %.2fs; nmap median %.2fs; ratio median %.1fx worst %.1fx\n",
+		runs, median(ours), slices.Max(ours), median(theirs), median(ratios), slices.Min(ratios))
+	return 0
+}
+
+// setup makes the namespace with n addresses, its DROP policy with a few
+// allowed ports, and the listeners; stop ends the listeners.
+func setup(n int) (addrs []string, stop func(), err error) {
+	// Every 10th host allows 22, 80 and 443; every 7th allows 8080. All
+	// hosts listen on 22, 80, 443, 8080 and 9999 (one namespace), so the
+	// dropped listeners are strays the scan must not report.
 	var allow []string
 	for i := 1; i <= n; i++ {
 		a := fmt.Sprintf("198.19.1.%d", i)
@@ -96,8 +155,7 @@ func bench(n, sockets int) int {
 	}
 	for _, s := range steps {
 		if err := sh(s...); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
+			return nil, nil, err
 		}
 	}
 	rules := "table inet f {\n chain in {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  iif lo accept\n  " +
@@ -105,102 +163,59 @@ func bench(n, sockets int) int {
 	nft := exec.Command("ip", "netns", "exec", ns, "nft", "-f", "-")
 	nft.Stdin = strings.NewReader(rules)
 	if out, err := nft.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "nft: %v: %s\n", err, out)
-		return 1
+		return nil, nil, fmt.Errorf("nft: %v: %s", err, out)
 	}
+	// The listeners accept and close, so repeated runs never fill a queue.
 	py := exec.Command("ip", "netns", "exec", ns, "python3", "-c", `
-import socket, sys
-ss = []
+import socket, sys, threading
+def serve(s):
+    while True:
+        c, _ = s.accept(); c.close()
 for p in (22, 80, 443, 8080, 9999):
     s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", p)); s.listen(1024); ss.append(s)
+    s.bind(("0.0.0.0", p)); s.listen(1024)
+    threading.Thread(target=serve, args=(s,), daemon=True).start()
 print("ready", flush=True)
 sys.stdin.read()
 `)
 	stdin, _ := py.StdinPipe()
 	stdout, _ := py.StdoutPipe()
 	if err := py.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return nil, nil, err
 	}
-	defer func() { stdin.Close(); py.Process.Kill(); py.Wait() }()
-	buf := make([]byte, 6)
-	if _, err := stdout.Read(buf); err != nil || string(buf) != "ready\n" {
-		fmt.Fprintln(os.Stderr, "listeners did not start")
-		return 1
+	stop = func() { stdin.Close(); py.Process.Kill(); py.Wait() }
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || line != "ready\n" {
+		return nil, stop, fmt.Errorf("listeners did not start: %q %v", line, err)
 	}
-
-	var before syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
-	fmt.Fprintln(os.Stderr, "scanner running")
-	start := time.Now()
-	res, err := (&probe.Scanner{MaxSockets: sockets}).ScanPorts(context.Background(), addrs, nil)
-	ours := time.Since(start)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "scanner:", err)
-		return 1
-	}
-	var self syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &self)
-
-	fmt.Fprintf(os.Stderr, "scanner took %.2fs; nmap running\n", ours.Seconds())
-	start = time.Now()
-	cmd := exec.Command("nmap", append([]string{"-sT", "-Pn", "-n", "-T4", "--top-ports", "1000", "-oX", "-"}, addrs...)...)
-	out, err := cmd.Output()
-	theirs := time.Since(start)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "nmap:", err)
-		return 1
-	}
-	nmapRSS := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
-	want, err := parseNmap(out)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	mismatch, openCount := 0, 0
-	for _, a := range addrs {
-		openCount += len(want[a])
-		if !slices.Equal(res[a], want[a]) {
-			mismatch++
-			fmt.Fprintf(os.Stderr, "MISMATCH %s: scanner %v, nmap %v\n", a, res[a], want[a])
-		}
-	}
-	fmt.Printf("hosts=%d ports=1000 open=%d scanner=%.2fs (max %d sockets, peak RSS %d MiB) nmap=%.2fs (peak RSS %d MiB) ratio=%.1fx mismatches=%d\n",
-		n, openCount, ours.Seconds(), sockets, self.Maxrss/1024, theirs.Seconds(), nmapRSS/1024, theirs.Seconds()/ours.Seconds(), mismatch)
-	if mismatch > 0 || openCount == 0 {
-		return 1
-	}
-	return 0
+	return addrs, stop, nil
 }
 
-func parseNmap(out []byte) (map[string][]int, error) {
-	var run struct {
-		Hosts []struct {
-			Addr struct {
-				Addr string `xml:"addr,attr"`
-			} `xml:"address"`
-			Ports []struct {
-				ID    string `xml:"portid,attr"`
-				State struct {
-					State string `xml:"state,attr"`
-				} `xml:"state"`
-			} `xml:"ports>port"`
-		} `xml:"host"`
+func sh(args ...string) error {
+	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+		return fmt.Errorf("%q: %v: %s", args, err, out)
 	}
-	if err := xml.Unmarshal(out, &run); err != nil {
-		return nil, err
-	}
-	got := map[string][]int{}
-	for _, h := range run.Hosts {
-		got[h.Addr.Addr] = []int{}
-		for _, p := range h.Ports {
-			if p.State.State == "open" {
-				id, _ := strconv.Atoi(p.ID)
-				got[h.Addr.Addr] = append(got[h.Addr.Addr], id)
+	return nil
+}
+
+func killNamespacePids() {
+	if out, err := exec.Command("ip", "netns", "pids", ns).Output(); err == nil {
+		for _, f := range strings.Fields(string(out)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				syscall.Kill(pid, syscall.SIGKILL)
 			}
 		}
-		slices.Sort(got[h.Addr.Addr])
 	}
-	return got, nil
+}
+
+func cleanup() {
+	exec.Command("ip", "netns", "del", ns).Run()
+	exec.Command("ip", "link", "del", link).Run()
+}
+
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
