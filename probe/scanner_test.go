@@ -6,6 +6,8 @@ import (
 	"net"
 	"runtime"
 	"slices"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -146,5 +148,79 @@ func TestTimeouts(t *testing.T) {
 		if got := tt.pick(tc.host, tc.group, tc.retry); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// silentPorts opens n loopback listeners whose accept queue is full, so
+// the kernel drops further SYNs: ports that never answer, as behind a
+// firewall's DROP, without root or a namespace.
+func silentPorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ports []int
+	for range n {
+		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { syscall.Close(fd) })
+		if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Listen(fd, 0); err != nil {
+			t.Fatal(err)
+		}
+		sa, _ := syscall.Getsockname(fd)
+		port := sa.(*syscall.SockaddrInet4).Port
+		c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if c2, err := net.DialTimeout("tcp", c.RemoteAddr().String(), 50*time.Millisecond); err == nil {
+			c2.Close()
+			t.Fatalf("port %d still accepts: the test cannot make a silent port here", port)
+		}
+		ports = append(ports, port)
+	}
+	return ports
+}
+
+func TestScannerSilentPorts(t *testing.T) {
+	silent := silentPorts(t, 6)
+	openP := listen(t, 2)
+	ms := time.Millisecond
+	for _, retries := range []int{-1, 1} {
+		s := &Scanner{MaxSockets: 3, MinTimeout: 30 * ms, InitialTimeout: 30 * ms, MaxTimeout: 30 * ms, Retries: retries}
+		res, err := s.Scan(context.Background(), []string{"127.0.0.1"}, append(slices.Clone(silent), openP...), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(openP)
+		if r := res[0]; !slices.Equal(r.Open, openP) || r.Filtered != len(silent) || r.Closed != 0 {
+			t.Errorf("retries %d: open %v filtered %d closed %d; want %v, %d, 0", retries, r.Open, r.Filtered, r.Closed, openP, len(silent))
+		}
+		if p := s.PeakSockets(); p < 1 || p > 3 {
+			t.Errorf("retries %d: peak sockets %d, want 1..3 (MaxSockets)", retries, p)
+		}
+	}
+}
+
+// TestScannerCancelWhileWaiting cancels a scan whose probes wait on silent
+// ports with a ten-minute timeout: it must end with the context's error
+// long before (go test's own timeout would fail it otherwise).
+func TestScannerCancelWhileWaiting(t *testing.T) {
+	silent := silentPorts(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	s := &Scanner{MinTimeout: 10 * time.Minute, MaxTimeout: 10 * time.Minute}
+	if _, err := s.Scan(ctx, []string{"127.0.0.1"}, silent, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want context.DeadlineExceeded", err)
+	}
+	// Every slot came back: a full-size scan can still run.
+	if _, err := s.Scan(context.Background(), []string{"127.0.0.1"}, closedPorts(t, 3), nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.inFlight.Load(); n != 0 {
+		t.Errorf("%d sockets still counted in flight", n)
 	}
 }
