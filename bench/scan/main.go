@@ -6,11 +6,10 @@
 // benchmark exits 1. It deletes the namespace, link and listeners it made,
 // also on failure and on SIGINT/SIGTERM. Root only.
 //
-//	go run ./bench/scan -hosts 100 -runs 5
+//	go run ./bench/scan -hosts 100 -runs 5 -sockets 4000,8000
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"os"
@@ -27,7 +26,7 @@ const ns, link = "cicfscanbench", "cscanbench"
 
 func main() {
 	hosts := flag.Int("hosts", 100, "namespace hosts (1..250), 198.19.1.1..N")
-	sockets := flag.Int("sockets", 4000, "cicf-bot scan --sockets")
+	sockets := flag.String("sockets", "4000", "cicf-bot scan --sockets; several, comma-separated, are each compared")
 	runs := flag.Int("runs", 1, "runs of both scanners on the same hosts")
 	flag.Parse()
 	// A signal still removes the namespace, its link and the listeners.
@@ -42,7 +41,7 @@ func main() {
 	os.Exit(bench(*hosts, *sockets, *runs))
 }
 
-func bench(n, sockets, runs int) int {
+func bench(n int, sockets string, runs int) int {
 	if n < 1 || n > 250 || runs < 1 {
 		fmt.Fprintln(os.Stderr, "-hosts must be 1..250 and -runs at least 1")
 		return 2
@@ -74,18 +73,23 @@ func bench(n, sockets, runs int) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	var ratios, ours, theirs []float64
-	for r := 1; r <= runs; r++ {
-		fmt.Fprintf(os.Stderr, "run %d: cicf-bot scan\n", r)
-		a := measure(bin, "scan", "--json", "--sockets", strconv.Itoa(sockets), fmt.Sprintf("198.19.1.1-%d", n))
-		if a.err != nil {
-			fmt.Fprintln(os.Stderr, "cicf-bot scan:", a.err)
-			return 1
+	var cs []*contender
+	for _, k := range strings.Split(sockets, ",") {
+		if _, err := strconv.Atoi(k); err != nil {
+			fmt.Fprintf(os.Stderr, "-sockets %q: type numbers separated by commas\n", sockets)
+			return 2
 		}
-		got, err := parseJSONLines(a.stdout)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
+		cs = append(cs, &contender{name: "cicf-bot scan --sockets " + k, cmd: append([]string{bin, "scan", "--json", "--sockets", k}, addrs...)})
+	}
+	var nmapWall []float64
+	for r := 1; r <= runs; r++ {
+		res := make([]run, len(cs))
+		for i, c := range cs {
+			fmt.Fprintf(os.Stderr, "run %d: %s\n", r, c.name)
+			if res[i] = measure(c.cmd[0], c.cmd[1:]...); res[i].err != nil {
+				fmt.Fprintf(os.Stderr, "%s: %v\n", c.name, res[i].err)
+				return 1
+			}
 		}
 		fmt.Fprintf(os.Stderr, "run %d: nmap\n", r)
 		b := measure("nmap", append([]string{"-sT", "-Pn", "-n", "-T4", "--top-ports", "1000", "-oX", "-"}, addrs...)...)
@@ -98,96 +102,57 @@ func bench(n, sockets, runs int) int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		mismatch, openCount := 0, 0
-		if len(got) != n || len(want) != n {
-			fmt.Fprintf(os.Stderr, "cicf-bot scan reported %d hosts, nmap %d; want %d\n", len(got), len(want), n)
-			mismatch++
-		}
+		openCount := 0
 		for _, a := range addrs {
 			openCount += len(want[a])
-			if !slices.Equal(got[a], want[a]) {
-				mismatch++
-				fmt.Fprintf(os.Stderr, "MISMATCH %s: cicf-bot scan %v, nmap %v\n", a, got[a], want[a])
-			}
 		}
-		ratio := b.wall.Seconds() / a.wall.Seconds()
-		fmt.Printf("run %d: hosts=%d ports=1000 open=%d | cicf-bot scan %.2fs (CPU %.2fs), peak sockets %d (own counter; fds sampled %d), peak RSS %d MiB | nmap %.2fs (CPU %.2fs), peak fds sampled %d, peak RSS %d MiB | ratio %.1fx | mismatches %d\n",
-			r, n, openCount, a.wall.Seconds(), a.cpu.Seconds(), peakSockets(a.stderr), a.peakFDs, a.rssKiB/1024,
-			b.wall.Seconds(), b.cpu.Seconds(), b.peakFDs, b.rssKiB/1024, ratio, mismatch)
-		if mismatch > 0 || openCount == 0 {
-			fmt.Fprintln(os.Stderr, "FAIL: the open ports differ (or nmap found none: the setup is wrong)")
+		nmapWall = append(nmapWall, b.wall.Seconds())
+		fmt.Printf("run %d: %d hosts x 1000 ports, %d open | nmap -sT -Pn -T4 %.2fs (CPU %.2fs), peak fds %d (sampled), peak RSS %d MiB\n",
+			r, n, openCount, b.wall.Seconds(), b.cpu.Seconds(), b.peakFDs, b.rssKiB/1024)
+		failed := len(want) != n || openCount == 0
+		for i, c := range cs {
+			got, err := parseJSONLines(res[i].stdout)
+			mismatch := 0
+			if err != nil || len(got) != n {
+				fmt.Fprintf(os.Stderr, "%s: %d hosts reported, want %d (%v)\n", c.name, len(got), n, err)
+				mismatch++
+			}
+			for _, a := range addrs {
+				if !slices.Equal(got[a], want[a]) {
+					mismatch++
+					fmt.Fprintf(os.Stderr, "MISMATCH %s: %s %v, nmap %v\n", a, c.name, got[a], want[a])
+				}
+			}
+			a := res[i]
+			c.add(a, b.wall.Seconds()/a.wall.Seconds())
+			fmt.Printf("run %d: %s %.2fs (CPU %.2fs), peak sockets %d (own counter), peak fds %d (sampled), peak RSS %d MiB | %.1fx faster | mismatched hosts %d\n",
+				r, c.name, a.wall.Seconds(), a.cpu.Seconds(), peakSockets(a.stderr), a.peakFDs, a.rssKiB/1024, b.wall.Seconds()/a.wall.Seconds(), mismatch)
+			failed = failed || mismatch > 0
+		}
+		if failed {
+			fmt.Fprintln(os.Stderr, "FAIL: the open ports differ from nmap's (or nmap found none: the setup is wrong)")
 			return 1
 		}
-		ratios, ours, theirs = append(ratios, ratio), append(ours, a.wall.Seconds()), append(theirs, b.wall.Seconds())
 	}
-	fmt.Printf("%d runs, all identical to nmap: cicf-bot scan median %.2fs worst %.2fs; nmap median %.2fs; ratio median %.1fx worst %.1fx\n",
-		runs, median(ours), slices.Max(ours), median(theirs), median(ratios), slices.Min(ratios))
+	fmt.Printf("%d runs of %d hosts, open ports identical to nmap's in every run; nmap median %.2fs\n", runs, n, median(nmapWall))
+	for _, c := range cs {
+		fmt.Printf("  %s: median %.2fs, worst %.2fs; faster than nmap: median %.1fx, worst %.1fx; peak RSS at most %d MiB\n",
+			c.name, median(c.wall), slices.Max(c.wall), median(c.ratio), slices.Min(c.ratio), c.rssKiB/1024)
+	}
 	return 0
 }
 
-// setup makes the namespace with n addresses, its DROP policy with a few
-// allowed ports, and the listeners; stop ends the listeners.
-func setup(n int) (addrs []string, stop func(), err error) {
-	// Every 10th host allows 22, 80 and 443; every 7th allows 8080. All
-	// hosts listen on 22, 80, 443, 8080 and 9999 (one namespace), so the
-	// dropped listeners are strays the scan must not report.
-	var allow []string
-	for i := 1; i <= n; i++ {
-		a := fmt.Sprintf("198.19.1.%d", i)
-		addrs = append(addrs, a)
-		if i%10 == 0 {
-			allow = append(allow, fmt.Sprintf("ip daddr %s tcp dport { 22, 80, 443 } accept", a))
-		}
-		if i%7 == 0 {
-			allow = append(allow, fmt.Sprintf("ip daddr %s tcp dport 8080 accept", a))
-		}
-	}
-	steps := [][]string{
-		{"ip", "netns", "add", ns},
-		{"ip", "link", "add", link, "type", "veth", "peer", "name", "eth0", "netns", ns},
-		{"ip", "addr", "add", "198.19.0.1/17", "dev", link},
-		{"ip", "link", "set", link, "up"},
-		{"ip", "-n", ns, "link", "set", "eth0", "up"},
-		{"ip", "-n", ns, "link", "set", "lo", "up"},
-	}
-	for _, a := range addrs {
-		steps = append(steps, []string{"ip", "-n", ns, "addr", "add", a + "/17", "dev", "eth0"})
-	}
-	for _, s := range steps {
-		if err := sh(s...); err != nil {
-			return nil, nil, err
-		}
-	}
-	rules := "table inet f {\n chain in {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  iif lo accept\n  " +
-		strings.Join(allow, "\n  ") + "\n }\n}\n"
-	nft := exec.Command("ip", "netns", "exec", ns, "nft", "-f", "-")
-	nft.Stdin = strings.NewReader(rules)
-	if out, err := nft.CombinedOutput(); err != nil {
-		return nil, nil, fmt.Errorf("nft: %v: %s", err, out)
-	}
-	// The listeners accept and close, so repeated runs never fill a queue.
-	py := exec.Command("ip", "netns", "exec", ns, "python3", "-c", `
-import socket, sys, threading
-def serve(s):
-    while True:
-        c, _ = s.accept(); c.close()
-for p in (22, 80, 443, 8080, 9999):
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", p)); s.listen(1024)
-    threading.Thread(target=serve, args=(s,), daemon=True).start()
-print("ready", flush=True)
-sys.stdin.read()
-`)
-	stdin, _ := py.StdinPipe()
-	stdout, _ := py.StdoutPipe()
-	if err := py.Start(); err != nil {
-		return nil, nil, err
-	}
-	stop = func() { stdin.Close(); py.Process.Kill(); py.Wait() }
-	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || line != "ready\n" {
-		return nil, stop, fmt.Errorf("listeners did not start: %q %v", line, err)
-	}
-	return addrs, stop, nil
+// contender is a scanner compared with nmap, and its runs.
+type contender struct {
+	name        string
+	cmd         []string
+	wall, ratio []float64
+	rssKiB      int64
+}
+
+func (c *contender) add(r run, ratio float64) {
+	c.wall, c.ratio = append(c.wall, r.wall.Seconds()), append(c.ratio, ratio)
+	c.rssKiB = max(c.rssKiB, r.rssKiB)
 }
 
 func sh(args ...string) error {
