@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"net"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -126,34 +127,44 @@ func (s *Scanner) Scan(ctx context.Context, addrs []string, ports []int, progres
 		done  int
 		total = len(hosts) * len(ports)
 	)
-	e, err := newEngine(s, &group)
-	if err != nil {
-		return nil, tasks.Errorf(tasks.EUNAVAILABLE, "The port scan could not be carried out: %v", err)
+	// One epoll loop per CPU: the kernel's work per connect (socket, SYN,
+	// close) is most of a scan's CPU, and one loop fills one core.
+	loops := make([]*engine, min(runtime.GOMAXPROCS(0), max(1, total/minJobsPerLoop)))
+	for i := range loops {
+		if loops[i], err = newEngine(s, &group); err != nil {
+			for _, e := range loops[:i] {
+				e.close()
+			}
+			return nil, tasks.Errorf(tasks.EUNAVAILABLE, "The port scan could not be carried out: %v", err)
+		}
+		defer loops[i].close()
 	}
-	defer e.close()
-	jobs := make([]job, 0, total)
+	parts := make([][]job, len(loops))
 	for pass := 0; pass <= max(retries, 0); pass++ {
 		// Port by port across hosts, not host by host: one host's SYN
 		// queue never takes the whole burst, and the first answers (any
 		// host's 22, 80 or 443) arrive early to seed the others' timeouts.
-		jobs = jobs[:0]
+		for i := range parts {
+			parts[i] = parts[i][:0]
+		}
+		n := 0
 		for i, p := range ports {
 			for _, h := range hosts {
 				if h.state[i] == filtered {
-					jobs = append(jobs, job{h: h, idx: i, port: p})
+					parts[n%len(parts)] = append(parts[n%len(parts)], job{h: h, idx: i, port: p})
+					n++
 				}
 			}
 		}
-		e.done = nil
+		var report func()
 		if progress != nil && pass == 0 {
-			e.done = func() { done++; progress(done, total) }
+			var mu sync.Mutex
+			report = func() { mu.Lock(); done++; progress(done, total); mu.Unlock() }
 		}
-		err := e.run(ctx, jobs, func(h *hostScan) time.Duration { return tt.pick(&h.rtt, &group, pass) })
-		switch {
-		case err == nil:
-		case ctx.Err() != nil:
-			return nil, context.Cause(ctx)
-		default:
+		if err := runLoops(ctx, loops, parts, report, func(h *hostScan) time.Duration { return tt.pick(&h.rtt, &group, pass) }); err != nil {
+			if ctx.Err() != nil {
+				return nil, context.Cause(ctx)
+			}
 			return nil, tasks.Errorf(tasks.EUNAVAILABLE, "The port scan could not be carried out: %v", err)
 		}
 	}
@@ -173,6 +184,27 @@ func (s *Scanner) Scan(ctx context.Context, addrs []string, ports []int, progres
 		out[k] = r
 	}
 	return out, nil
+}
+
+// minJobsPerLoop is the least work worth a loop of its own.
+const minJobsPerLoop = 1024
+
+// runLoops runs each loop on its part of the jobs at once; the first
+// failure stops them all. It returns when every loop has returned.
+func runLoops(ctx context.Context, loops []*engine, parts [][]job, report func(), timeout func(*hostScan) time.Duration) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	for i, e := range loops {
+		e.done = report
+		wg.Go(func() {
+			if err := e.run(ctx, parts[i], timeout); err != nil {
+				cancel(err)
+			}
+		})
+	}
+	wg.Wait()
+	return context.Cause(ctx)
 }
 
 // hostScan is one host's port states and round-trip estimate.

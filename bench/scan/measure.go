@@ -31,6 +31,8 @@ func measure(name string, args ...string) run {
 	var out, errb bytes.Buffer
 	cmd := exec.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	// The child dies with the bench, also when a signal ends it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return run{err: err}
