@@ -1,6 +1,7 @@
 // Command scan benchmarks `cicf-bot scan` (probe.Scanner, run as its own
 // process so its RSS is its own) against nmap -sT -Pn -T4 --top-ports 1000
-// on the same namespace hosts in the same run: N addresses (198.19.1.1..N)
+// on the same namespace hosts in the same run: N addresses (198.19.1.1..N,
+// in 198.19.0.0/18; bench/uptime uses 198.19.64.0/18)
 // in one network namespace, nftables policy DROP, a few allowed listeners
 // on some hosts. Each run checks the open ports are identical, or the
 // benchmark exits 1. It deletes the namespace, link and listeners it made,

@@ -27,13 +27,13 @@ func setup(n int) (addrs []string, stop func(), err error) {
 	steps := [][]string{
 		{"ip", "netns", "add", ns},
 		{"ip", "link", "add", link, "type", "veth", "peer", "name", "eth0", "netns", ns},
-		{"ip", "addr", "add", "198.19.0.1/17", "dev", link},
+		{"ip", "addr", "add", "198.19.0.1/18", "dev", link},
 		{"ip", "link", "set", link, "up"},
 		{"ip", "-n", ns, "link", "set", "eth0", "up"},
 		{"ip", "-n", ns, "link", "set", "lo", "up"},
 	}
 	for _, a := range addrs {
-		steps = append(steps, []string{"ip", "-n", ns, "addr", "add", a + "/17", "dev", "eth0"})
+		steps = append(steps, []string{"ip", "-n", ns, "addr", "add", a + "/18", "dev", "eth0"})
 	}
 	for _, s := range steps {
 		if err := sh(s...); err != nil {
