@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -152,6 +154,15 @@ func (b *SlackBot) dispatch(ctx, workCtx context.Context, evt socketmode.Event) 
 			b.runCommand(workCtx, cmd)
 		}()
 	case socketmode.EventTypeInteractive:
+		if cb, ok := evt.Data.(slack.InteractionCallback); ok && cb.Type == slack.InteractionTypeViewSubmission && cb.View.CallbackID == ViewPassword {
+			// The ack carries the verdict on the password, so it waits for it.
+			b.wg.Add(1)
+			go func() {
+				defer b.wg.Done()
+				b.submitPassword(workCtx, evt.Request, cb)
+			}()
+			return
+		}
 		b.ack(evt)
 		cb, ok := evt.Data.(slack.InteractionCallback)
 		if !ok || cb.Type != slack.InteractionTypeBlockActions || len(cb.ActionCallback.BlockActions) == 0 {
@@ -191,15 +202,27 @@ func (b *SlackBot) ack(evt socketmode.Event) {
 }
 
 func (b *SlackBot) runCommand(ctx context.Context, cmd slack.SlashCommand) {
-	select {
-	case b.sem <- struct{}{}:
-		defer func() { <-b.sem }()
-	case <-ctx.Done():
-		return
+	// The password form must open within the trigger's 3 s: it does not
+	// queue behind slow commands.
+	if f := strings.Fields(cmd.Text); len(f) == 0 || !strings.EqualFold(f[0], FormPassword) {
+		select {
+		case b.sem <- struct{}{}:
+			defer func() { <-b.sem }()
+		case <-ctx.Done():
+			return
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.CommandTimeout)
 	defer cancel()
 	reply := b.router.Handle(ctx, cmd.UserID, cmd.Text)
+	if reply.Form == FormPassword {
+		err := b.openPasswordForm(ctx, cmd)
+		if err == nil {
+			return
+		}
+		b.logger.WarnContext(ctx, "open the password form", "user_id", cmd.UserID, "err", err)
+		reply = Textf("Slack did not open the password form (%s). Type `/cicf password` again.", Escape(err.Error()))
+	}
 	if err := b.respond(ctx, cmd, reply); err != nil {
 		b.logger.ErrorContext(ctx, "reply to command", "user_id", cmd.UserID, "channel_id", cmd.ChannelID, "err", err)
 	}
@@ -240,6 +263,7 @@ func (b *SlackBot) respond(ctx context.Context, cmd slack.SlashCommand, reply *R
 		if werr = slack.PostWebhookCustomHTTPContext(ctx, cmd.ResponseURL, b.cfg.HTTPClient, msg); werr == nil {
 			return nil
 		}
+		werr = withoutURL(werr, cmd.ResponseURL)
 		b.logger.WarnContext(ctx, "response_url failed; posting ephemeral", "err", werr)
 	}
 	_, err := b.api.PostEphemeralContext(ctx, cmd.ChannelID, cmd.UserID,
@@ -248,6 +272,20 @@ func (b *SlackBot) respond(ctx context.Context, cmd slack.SlashCommand, reply *R
 		return errors.Join(werr, fmt.Errorf("post ephemeral: %w", err))
 	}
 	return nil
+}
+
+// withoutURL returns err with the response_url u taken out. The URL is a
+// bearer capability (anyone holding it may post as the app for 30
+// minutes), and Go's HTTP errors quote it in full.
+func withoutURL(err error, u string) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = fmt.Errorf("post to response_url: %s: %w", ue.Op, ue.Err)
+	}
+	if msg := err.Error(); u != "" && strings.Contains(msg, u) {
+		return errors.New(strings.ReplaceAll(msg, u, "(response_url)"))
+	}
+	return err
 }
 
 func errorOf(evt socketmode.Event) any {

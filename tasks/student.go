@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,12 +46,69 @@ type StudentService interface {
 	DeleteStudent(ctx context.Context, name string) error
 }
 
+// reservedNames are names no student may take, each with the reason given
+// back. Host names: a student's VM is NAME.<class domain>, so a name that
+// the domain already uses for a service (web, mail, name servers) would have
+// provisioning rewrite that record and destroying delete it. Command words:
+// `destroy all` or `power on off` must mean one thing; handlers tests assert
+// that every registered verb is listed here, so a new verb cannot be missed.
+// Names starting with `_` (SRV, DKIM, ACME records) and `@` (the apex) never
+// pass nameRE, so they need no entry.
+var reservedNames = func() map[string]string {
+	m := map[string]string{}
+	const host = "it is a host name the class domain may use for a service"
+	for _, n := range []string{
+		"www", "mail", "smtp", "imap", "pop", "pop3", "mx", "ns", "ns1", "ns2", "ns3", "ns4",
+		"ftp", "api", "admin", "webmail", "autoconfig", "autodiscover", "localhost", "wpad",
+		"cicf", "bot", "jupyter", "status", "help", "support",
+	} {
+		m[n] = host
+	}
+	const word = "it is a command word in `/cicf`"
+	for _, n := range []string{
+		// verbs (handlers registers these; a test keeps the lists in step)
+		"help", "status", "roster", "key", "provision", "reset", "destroy", "power",
+		"cost", "runs", "confirm", "cancel", "ssh-config", "password",
+		"alerts", "mute", "unmute", "check", "scan",
+		// words with meaning in arguments
+		"all", "on", "off", "list", "add", "remove", "rm", "delete", "yes", "no",
+	} {
+		m[n] = word
+	}
+	return m
+}()
+
+// ReservedName reports whether name is reserved, and why.
+func ReservedName(name string) (reason string, reserved bool) {
+	reason, reserved = reservedNames[name]
+	return reason, reserved
+}
+
 // ValidateName returns EINVALID unless name can be a student's VM name.
 func ValidateName(name string) error {
-	if nameRE.MatchString(name) {
-		return nil
+	if !nameRE.MatchString(name) {
+		return Errorf(EINVALID, "%q is not a valid name: use 1–31 lowercase letters, digits or dashes, starting with a letter and not ending with a dash (e.g. `emma`).", clip(name, 40))
 	}
-	return Errorf(EINVALID, "%q is not a valid name: use 1–31 lowercase letters, digits or dashes, starting with a letter and not ending with a dash (e.g. `emma`).", clip(name, 40))
+	if why, ok := reservedNames[name]; ok {
+		return Errorf(EINVALID, "%q cannot be a student name: %s. Pick another, e.g. `%s-1`.", name, why, name)
+	}
+	return nil
+}
+
+// invisibleRune reports characters that change how text displays without
+// showing themselves: bidi embeddings and overrides (U+202A–U+202E),
+// isolates (U+2066–U+2069), zero-width space/joiners (U+200B–U+200D) and
+// the byte-order mark (U+FEFF). In a roster field they make the roster
+// list show one thing while the store holds another.
+func invisibleRune(s string) (rune, bool) {
+	for _, r := range s {
+		switch {
+		case r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069,
+			r >= 0x200B && r <= 0x200D, r == 0xFEFF, r == 0x200E, r == 0x200F:
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 // ValidateSlackID returns EINVALID unless id looks like a Slack user ID.
@@ -70,6 +128,11 @@ func NormalizePublicKey(key string) (string, error) {
 		return "", Errorf(EINVALID, "That is a *private* key: never share it. Paste the contents of your `~/.ssh/id_ed25519.pub` instead, and consider making a new key pair.")
 	}
 	pk, comment, _, rest, err := ssh.ParseAuthorizedKey([]byte(key))
+	if err != nil && isDSA(key) {
+		// x/crypto/ssh no longer parses DSA keys; the student deserves the
+		// real reason rather than "not a key".
+		return "", Errorf(EINVALID, "That is a DSA (`ssh-dss`) key: DSA is obsolete and OpenSSH no longer accepts it. Make an ed25519 key with `ssh-keygen -t ed25519` and paste `~/.ssh/id_ed25519.pub`.")
+	}
 	if err != nil || len(strings.TrimSpace(string(rest))) > 0 {
 		return "", Errorf(EINVALID, "That is not an SSH public key. Paste one line from `~/.ssh/id_ed25519.pub` (it starts with `ssh-ed25519`).")
 	}
@@ -77,8 +140,8 @@ func NormalizePublicKey(key string) (string, error) {
 	case ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521:
 	case ssh.KeyAlgoRSA:
 		if cpk, ok := pk.(ssh.CryptoPublicKey); ok {
-			if rk, ok := cpk.CryptoPublicKey().(interface{ Size() int }); ok && rk.Size()*8 < 2048 {
-				return "", Errorf(EINVALID, "That RSA key is too short. Make an ed25519 key: `ssh-keygen -t ed25519`.")
+			if rk, ok := cpk.CryptoPublicKey().(interface{ Size() int }); ok && rk.Size()*8 < MinRSABits {
+				return "", Errorf(EINVALID, "That RSA key has %d bits; keys under %d bits are too weak to protect your VM (NIST SP 800-57). Make an ed25519 key: `ssh-keygen -t ed25519`.", rk.Size()*8, MinRSABits)
 			}
 		}
 	default:
@@ -99,6 +162,17 @@ func NormalizePublicKey(key string) (string, error) {
 	return out, nil
 }
 
+// MinRSABits is the shortest RSA key NormalizePublicKey accepts: 3072 bits
+// give the 128-bit security an ed25519 key has.
+const MinRSABits = 3072
+
+// isDSA reports whether the first line of key holds an ssh-dss key type,
+// with or without authorized_keys options before it.
+func isDSA(key string) bool {
+	line, _, _ := strings.Cut(key, "\n")
+	return slices.Contains(strings.Fields(line), "ssh-dss")
+}
+
 // Validate checks every field and normalizes the key; it returns EINVALID
 // with a message naming the first bad field.
 func (s *Student) Validate() error {
@@ -107,6 +181,11 @@ func (s *Student) Validate() error {
 	}
 	if err := ValidateSlackID(s.SlackID); err != nil {
 		return err
+	}
+	for _, f := range []struct{ what, v string }{{"email", s.Email}, {"SSH key", s.PublicKey}} {
+		if r, bad := invisibleRune(f.v); bad {
+			return Errorf(EINVALID, "The %s contains an invisible character (%U) that would make the roster list show something else. Retype it rather than pasting it.", f.what, r)
+		}
 	}
 	if s.Email != "" {
 		a, err := mail.ParseAddress(s.Email)
