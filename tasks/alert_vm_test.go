@@ -15,7 +15,8 @@ import (
 )
 
 // TestAlertsOnRealVMs sweeps a VM the bot provisioned for real (sshd with a
-// pinned host key, Caddy with the test CA, VM index 100) and breaks it in
+// pinned host key, Caddy with the test CA, VM index 100), scanning nmap's
+// top 1000 ports with probe.Scanner, and breaks it in
 // turn: 443 dropped by nft, a listener on 8888 started as the student, CPU
 // burners, and finally a replaced host key. The clock of the alert engine
 // only moves when the test moves it.
@@ -39,13 +40,12 @@ func TestAlertsOnRealVMs(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	st := store.NewAlertService(db)
 	a := tasks.NewAlerts(tasks.AlertsDeps{
-		VMs: e.vms, SSH: e.ssh, Prober: &probe.Prober{RootCAs: e.ca.Pool}, Scanner: proberScanner{&probe.Prober{}}, Store: st,
-		Config:    tasks.AlertConfig{CPUPercent: 30, CPUFor: 10 * time.Minute},
-		Domain:    domain,
-		ScanPorts: []int{22, 80, 443, 8888},
-		Timeouts:  map[string]time.Duration{tasks.CheckHTTPS: 3 * time.Second, tasks.CheckCert: 3 * time.Second},
-		Now:       func() time.Time { return now },
-		Logger:    slog.New(slog.NewTextHandler(testLog{t}, nil)),
+		VMs: e.vms, SSH: e.ssh, Prober: &probe.Prober{RootCAs: e.ca.Pool}, Scanner: &probe.Scanner{}, Store: st,
+		Config:   tasks.AlertConfig{CPUPercent: 30, CPUFor: 10 * time.Minute},
+		Domain:   domain,
+		Timeouts: map[string]time.Duration{tasks.CheckHTTPS: 3 * time.Second, tasks.CheckCert: 3 * time.Second},
+		Now:      func() time.Time { return now },
+		Logger:   slog.New(slog.NewTextHandler(testLog{t}, nil)),
 	})
 	sweep := func(kind tasks.SweepKind) map[string]tasks.Result {
 		t.Helper()
