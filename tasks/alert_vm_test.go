@@ -132,6 +132,31 @@ func TestAlertsOnRealVMs(t *testing.T) {
 		t.Errorf("firing events %v, want emma/firewall at once", got)
 	}
 
+	// A port Docker publishes: docker-proxy (root) holds it, so ss as cicf
+	// cannot name the process; docker ps names the container and the fix.
+	// No Docker engine runs here (TESTING.md): the VM's docker stand-in is
+	// replaced by one that answers ps as Docker 27 does for such a
+	// container, and a root listener plays docker-proxy.
+	sh(`cat >/usr/local/bin/docker <<'EOS'
+#!/bin/sh
+id -nG | tr ' ' '\n' | grep -qx docker || { echo 'permission denied' >&2; exit 1; }
+[ "$1" = ps ] && printf 'notebook\t0.0.0.0:8080->8888/tcp, :::8080->8888/tcp\n'
+EOS
+chmod 755 /usr/local/bin/docker; getent group docker >/dev/null || groupadd docker; usermod -aG docker cicf`)
+	proxy := sh(`cd /tmp && /usr/bin/python3 -m http.server 8080 >/dev/null 2>&1 </dev/null & echo $!`)
+	t.Cleanup(func() { vm.Exec("kill", proxy) })
+	waitFor(t, "the listener on 8080", func() bool {
+		out, _ := vm.Exec("ss", "-ltnH", "sport = :8080")
+		return strings.Contains(string(out), "8080")
+	})
+	rs = sweep(tasks.SweepFirewall)
+	fw = rs[tasks.CheckFirewall]
+	if fw.Status != tasks.CheckFail || fw.Value != 2 || !strings.Contains(fw.Detail, "Docker container notebook publishes 0.0.0.0:8080->8888") ||
+		!strings.Contains(fw.Fix, "-p 127.0.0.1:8080:8888") || !strings.Contains(fw.Detail, "port 8888") {
+		t.Errorf("published 8080: %+v, want 8888 and 8080, the container and -p 127.0.0.1:8080:8888", fw)
+	}
+	vm.Exec("kill", proxy)
+
 	// CPU burners: high CPU alone does not fail; once it has lasted cpu_for
 	// (the clock moved across sweeps) the result names the top process.
 	sh(`printf '#!/bin/sh\nwhile :; do :; done\n' >/home/cicf/xmrig && chmod 755 /home/cicf/xmrig`)
