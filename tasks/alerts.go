@@ -131,7 +131,17 @@ func (a *Alerts) CheckNow(ctx context.Context, name string) ([]Result, error) {
 	if err := a.store.SaveResults(ctx, rs); err != nil {
 		return nil, fmt.Errorf("check %s: %w", name, err)
 	}
-	if err := a.apply(ctx, []VM{*vm}, inhibit(rs, prev), sweepPlan{busy: busy}); err != nil {
+	// apply looks at the whole class's state (messages owed, VMs off), so
+	// it gets the whole class.
+	list, err := a.vms.ListVMs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("check %s: %w", name, err)
+	}
+	all := make([]VM, len(list))
+	for i, v := range list {
+		all[i] = *v
+	}
+	if err := a.apply(ctx, all, inhibit(rs, prev), sweepPlan{busy: busy}); err != nil {
 		return nil, fmt.Errorf("check %s: %w", name, err)
 	}
 	sort.Slice(rs, func(i, j int) bool { return rs[i].Check < rs[j].Check })
