@@ -133,19 +133,28 @@ func (a *Alerts) CheckNow(ctx context.Context, name string) ([]Result, error) {
 	}
 	// apply looks at the whole class's state (messages owed, VMs off), so
 	// it gets the whole class.
-	list, err := a.vms.ListVMs(ctx)
+	all, err := a.listVMs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("check %s: %w", name, err)
-	}
-	all := make([]VM, len(list))
-	for i, v := range list {
-		all[i] = *v
 	}
 	if err := a.apply(ctx, all, inhibit(rs, prev), sweepPlan{busy: busy}); err != nil {
 		return nil, fmt.Errorf("check %s: %w", name, err)
 	}
 	sort.Slice(rs, func(i, j int) bool { return rs[i].Check < rs[j].Check })
 	return rs, nil
+}
+
+// listVMs returns every known VM, as values: a sweep works on a snapshot.
+func (a *Alerts) listVMs(ctx context.Context) ([]VM, error) {
+	list, err := a.vms.ListVMs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	vms := make([]VM, len(list))
+	for i, v := range list {
+		vms[i] = *v
+	}
+	return vms, nil
 }
 
 // previousResults returns the stored results of vm ("" for all) by key.

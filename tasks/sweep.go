@@ -37,7 +37,7 @@ func (a *Alerts) Sweep(ctx context.Context, kind SweepKind) (SweepSummary, error
 	if checks == nil {
 		return sum, Errorf(EINVALID, "No sweep %q. Try uptime, firewall or resources.", kind)
 	}
-	list, err := a.vms.ListVMs(ctx)
+	vms, err := a.listVMs(ctx)
 	if err != nil {
 		return sum, fmt.Errorf("sweep %s: %w", kind, err)
 	}
@@ -48,10 +48,6 @@ func (a *Alerts) Sweep(ctx context.Context, kind SweepKind) (SweepSummary, error
 	busy, err := a.busyVMs(ctx)
 	if err != nil {
 		return sum, fmt.Errorf("sweep %s: %w", kind, err)
-	}
-	vms := make([]VM, len(list))
-	for i, vm := range list {
-		vms[i] = *vm
 	}
 	plan := sweepPlan{checks: checks, busy: busy}
 	if kind == SweepUptime {
