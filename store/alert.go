@@ -15,6 +15,10 @@ import (
 // a version column written with its events in one transaction, so a second
 // replica on the same database (or on PostgreSQL) can sweep at the same time
 // without a message sent twice or a resolve lost.
+//
+// The statements are PostgreSQL's too (ON CONFLICT, RETURNING, conditional
+// UPDATE and DELETE), save the spelling: $n placeholders, and boolean
+// columns compared with true rather than 1.
 type AlertService struct {
 	db *DB
 }
