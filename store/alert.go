@@ -114,17 +114,10 @@ func (s *AlertService) SaveAlert(ctx context.Context, st tasks.AlertState, event
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
+		if err := changedOne(res, st); err != nil {
 			return err
-		} else if n == 0 {
-			return tasks.Errorf(tasks.ECONFLICT, "The alert state of %s/%s changed meanwhile.", st.VM, st.Check)
 		}
-		for _, ev := range events {
-			if _, err := insertEvent(ctx, tx, "", ev); err != nil {
-				return err
-			}
-		}
-		return nil
+		return queueEvents(ctx, tx, events)
 	})
 	if err != nil {
 		if tasks.ErrorCode(err) == tasks.ECONFLICT {
@@ -145,23 +138,39 @@ func (s *AlertService) DeleteAlert(ctx context.Context, st tasks.AlertState, eve
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
+		if err := changedOne(res, st); err != nil {
 			return err
-		} else if n == 0 {
-			return tasks.Errorf(tasks.ECONFLICT, "The alert state of %s/%s changed meanwhile.", st.VM, st.Check)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM check_results WHERE vm = ? AND check_name = ?`, st.VM, st.Check); err != nil {
 			return err
 		}
-		for _, ev := range events {
-			if _, err := insertEvent(ctx, tx, "", ev); err != nil {
-				return err
-			}
-		}
-		return nil
+		return queueEvents(ctx, tx, events)
 	})
 	if err != nil && tasks.ErrorCode(err) == tasks.EINTERNAL {
 		return fmt.Errorf("delete alert %s/%s: %w", st.VM, st.Check, err)
 	}
 	return err
+}
+
+// changedOne returns ECONFLICT when res changed no row: the version st was
+// read at is no longer the stored one.
+func changedOne(res sql.Result, st tasks.AlertState) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return tasks.Errorf(tasks.ECONFLICT, "The alert state of %s/%s changed meanwhile.", st.VM, st.Check)
+	}
+	return nil
+}
+
+// queueEvents appends events to the outbox in tx.
+func queueEvents(ctx context.Context, tx *sql.Tx, events []tasks.AlertEvent) error {
+	for _, ev := range events {
+		if _, err := insertEvent(ctx, tx, "", ev); err != nil {
+			return err
+		}
+	}
+	return nil
 }

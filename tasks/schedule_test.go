@@ -33,6 +33,28 @@ func stopWithin(t *testing.T, s *tasks.Scheduler, d time.Duration) {
 	}
 }
 
+// stopWaits checks that Stop returns only after the run in flight, which
+// ends when release is closed and then counts itself in finished.
+func stopWaits(t *testing.T, s *tasks.Scheduler, release chan struct{}, finished *atomic.Int32) {
+	t.Helper()
+	stopped := make(chan int32, 1)
+	go func() {
+		if err := s.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+		stopped <- finished.Load()
+	}()
+	select {
+	case <-stopped:
+		t.Fatal("Stop returned while a run was in flight")
+	case <-time.After(300 * time.Millisecond): // only a weaker test if slow
+	}
+	close(release)
+	if n := <-stopped; n != 1 {
+		t.Errorf("Stop returned with %d runs finished, want 1", n)
+	}
+}
+
 // A run due while the last one still goes is skipped, never overlapped;
 // Stop waits for the run in flight.
 func TestScheduler_skipsAndStopWaits(t *testing.T) {
@@ -57,22 +79,7 @@ func TestScheduler_skipsAndStopWaits(t *testing.T) {
 	if st := s.Stats("slow"); st.Started != 1 || st.Running != 1 || maxRunning.Load() != 1 {
 		t.Fatalf("stats %+v, max running %d; want one run in flight", st, maxRunning.Load())
 	}
-	stopped := make(chan int32, 1)
-	go func() {
-		if err := s.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-		stopped <- finished.Load()
-	}()
-	select {
-	case <-stopped:
-		t.Fatal("Stop returned while a run was in flight")
-	case <-time.After(300 * time.Millisecond): // only a weaker test if slow
-	}
-	close(release)
-	if n := <-stopped; n != 1 {
-		t.Errorf("Stop returned with %d runs finished, want 1", n)
-	}
+	stopWaits(t, s, release, &finished)
 }
 
 // Each run has a deadline; a failed run is counted with its error.
@@ -183,20 +190,5 @@ func TestScheduler_runAtStart(t *testing.T) {
 	}
 	s.Start()
 	waitFor(t, "the run at start", func() bool { return s.Stats("yearly").Started == 1 })
-	stopped := make(chan int32, 1)
-	go func() {
-		if err := s.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-		stopped <- finished.Load()
-	}()
-	select {
-	case <-stopped:
-		t.Fatal("Stop returned while the run at start was in flight")
-	case <-time.After(300 * time.Millisecond): // only a weaker test if slow
-	}
-	close(release)
-	if n := <-stopped; n != 1 {
-		t.Errorf("Stop returned with %d runs finished, want 1", n)
-	}
+	stopWaits(t, s, release, &finished)
 }
