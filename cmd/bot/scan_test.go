@@ -134,11 +134,17 @@ func TestScanCommand(t *testing.T) {
 	if got.Host != "127.0.0.1" || !slices.Equal(got.Open, []int{port}) || got.Closed != 1 {
 		t.Errorf("got %+v, want port %d open and 1 closed", got, port)
 	}
-	for _, args := range [][]string{{"scan"}, {"scan", "198.18.1.9-2"}, {"scan", "--ports", "x", "127.0.0.1"}, {"scan", "--sockets", "0", "127.0.0.1"}} {
+	for _, args := range [][]string{{"scan"}, {"scan", "198.18.1.9-2"}, {"scan", "--ports", "x", "127.0.0.1"},
+		{"scan", "--sockets", "0", "127.0.0.1"}, {"scan", "--bogus", "127.0.0.1"}, {"scan", "--ports"}} {
 		errb.Reset()
-		if code := run(args, nil, nil, &out, &errb); code != 2 || !strings.Contains(errb.String(), "usage: cicf-bot scan") {
-			t.Errorf("%q: exit %d, %q; want 2 and the usage", args, code, errb.String())
+		code := run(args, nil, nil, &out, &errb)
+		if e := errb.String(); code != 2 || strings.Count(e, "\n") != 1 || !strings.Contains(e, "usage: cicf-bot scan") {
+			t.Errorf("%q: exit %d, %q; want 2 and one line with the usage", args, code, e)
 		}
+	}
+	out.Reset()
+	if code := run([]string{"scan", "-h"}, nil, nil, &out, &errb); code != 0 || !strings.Contains(out.String(), "TARGET: a host name") {
+		t.Errorf("scan -h: exit %d, %q; want 0 and the usage", code, out.String())
 	}
 }
 
