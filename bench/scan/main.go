@@ -27,7 +27,7 @@ const ns, link = "cicfscanbench", "cscanbench"
 
 func main() {
 	hosts := flag.Int("hosts", 100, "namespace hosts (1..250), 198.19.1.1..N")
-	sockets := flag.String("sockets", "4000", "cicf-bot scan --sockets; several, comma-separated, are each compared")
+	sockets := flag.String("sockets", "8000", "cicf-bot scan --sockets; several, comma-separated, are each compared")
 	runs := flag.Int("runs", 1, "runs of both scanners on the same hosts")
 	flag.Parse()
 	// A signal still removes the namespace, its link and the listeners.

@@ -37,7 +37,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {}
 	portsFlag := fs.String("ports", "top1000", "top1000, all, or a list such as 22,80,8000-8100")
 	asJSON := fs.Bool("json", false, "one JSON object per host per line")
-	sockets := fs.Int("sockets", 4000, "connections in flight at most (lowered to fit the open-file limit)")
+	sockets := fs.Int("sockets", 8000, "connections in flight at most (lowered to fit the open-file limit)")
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, scanUsage)
