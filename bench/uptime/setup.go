@@ -1,16 +1,12 @@
 package main
 
 import (
-	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -155,58 +151,17 @@ LogLevel ERROR
 }
 
 func (f *fleet) startCaddy() error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	var pool *x509.CertPool
+	var leafCert, leafKeyFile string
+	var err error
+	f.caFile, leafCert, leafKeyFile, pool, err = writeCerts(f.dir)
 	if err != nil {
-		return err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cicf-bot bench CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(1, 0, 0),
-		IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return err
-	}
-	f.caFile = filepath.Join(f.dir, "ca.crt")
-	if err := os.WriteFile(f.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
 		return err
 	}
 	pw := make([]byte, 16)
 	rand.Read(pw)
 	hash, err := bcrypt.GenerateFromPassword(fmt.Appendf(nil, "%x", pw), bcrypt.DefaultCost)
 	if err != nil {
-		return err
-	}
-	// A 90-day wildcard leaf from the CA, given to Caddy as files: its
-	// own internal issuer makes 12-hour leaves, which the cert check would
-	// rightly fail.
-	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	ca, err := x509.ParseCertificate(der)
-	if err != nil {
-		return err
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "*." + domain}, DNSNames: []string{"*." + domain},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(0, 0, 90),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}, ca, &leafKey.PublicKey, key)
-	if err != nil {
-		return err
-	}
-	leafKDER, err := x509.MarshalECPrivateKey(leafKey)
-	if err != nil {
-		return err
-	}
-	leafCert, leafKeyFile := filepath.Join(f.dir, "leaf.crt"), filepath.Join(f.dir, "leaf.key")
-	if err := os.WriteFile(leafCert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER}), 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(leafKeyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: leafKDER}), 0o600); err != nil {
 		return err
 	}
 	caddyfile := fmt.Sprintf(`{
@@ -237,8 +192,6 @@ func (f *fleet) startCaddy() error {
 	if err := f.caddy.Start(); err != nil {
 		return fmt.Errorf("caddy: %v (apt-get install caddy)", err)
 	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 	err = waitFor(func() error {
 		c, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", f.addrs[0]+":443",
 			&tls.Config{ServerName: "h0." + domain, RootCAs: pool})
