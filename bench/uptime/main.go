@@ -173,6 +173,15 @@ func sweepRuns(f *fleet, self string, job sweepJob, runs int, noSSH, noHTTPS map
 			fmt.Fprintln(os.Stderr, "FAIL: a result differs from what the host gives")
 			return 1
 		}
+		serverCPU = f.serverCPU()
+		ref, err := runReference(f, job, noSSH, noHTTPS)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "reference:", err)
+			return 1
+		}
+		serverCPU = f.serverCPU() - serverCPU
+		fmt.Printf("run %d: reference: ssh-keyscan %.2fs (CPU %.2fs) + curl --parallel-max 64 %.2fs (CPU %.2fs), sshd and Caddy CPU %.2fs; every key and every 401 seen\n",
+			r, ref.keyscan.Seconds(), ref.keyscanCPU.Seconds(), ref.curl.Seconds(), ref.curlCPU.Seconds(), serverCPU.Seconds())
 		walls, rssMax = append(walls, rep.WallSeconds), max(rssMax, rss)
 	}
 	fmt.Printf("%d VMs at once, %d runs, every result right: sweep median %.2fs, worst %.2fs; peak RSS at most %d MiB (targets: 2 s, 60 MB)\n",
