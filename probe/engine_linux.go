@@ -137,6 +137,10 @@ func (e *engine) run(ctx context.Context, jobs []job, timeout func(*hostScan) ti
 		if wait > 0 {
 			ms = int((wait + time.Millisecond - 1) / time.Millisecond)
 		}
+		// epoll_wait reports every answer that arrived before it was
+		// called, so a probe whose deadline had passed by then and that it
+		// does not report had no answer by its deadline: filtered.
+		called := time.Now() // round trips and deadlines, not a clock reading: not injected
 		n, err := syscall.EpollWait(e.epfd, e.events, ms)
 		if err != nil && !errors.Is(err, syscall.EINTR) {
 			e.abort()
@@ -148,7 +152,7 @@ func (e *engine) run(ctx context.Context, jobs []job, timeout func(*hostScan) ti
 				e.finish(a, now)
 			}
 		}
-		for len(e.dl) > 0 && !e.dl[0].deadline.After(now) {
+		for len(e.dl) > 0 && !e.dl[0].deadline.After(called) {
 			e.end(e.dl[0], filtered)
 		}
 	}
