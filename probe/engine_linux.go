@@ -187,12 +187,29 @@ func (e *engine) start(j job, timeout time.Duration) error {
 		syscall.Close(fd)
 		e.release()
 		return err
-	default: // refused at once (loopback), or unreachable: as if answered now
+	case isAnswer(err): // refused at once (loopback), or unreachable: as if answered now
 		e.live[int32(fd)] = a
 		heap.Push(&e.dl, a)
 		e.classify(a, err, time.Now())
 		return nil
+	default: // a fault here (EAFNOSUPPORT, EINVAL...), not an answer from the host
+		syscall.Close(fd)
+		e.release()
+		return err
 	}
+}
+
+// isAnswer reports the connect errors that tell about the path to the
+// port: refused (RST), unreachable or prohibited (ICMP, a local firewall),
+// timed out, reset.
+func isAnswer(err error) bool {
+	for _, e := range []syscall.Errno{syscall.ECONNREFUSED, syscall.EHOSTUNREACH, syscall.ETIMEDOUT,
+		syscall.ECONNRESET, syscall.EACCES, syscall.EPERM, syscall.ENETDOWN, syscall.EHOSTDOWN} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // finish reads the outcome of a connect that epoll reported.

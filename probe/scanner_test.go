@@ -224,3 +224,16 @@ func TestScannerCancelWhileWaiting(t *testing.T) {
 		t.Errorf("%d sockets still counted in flight", n)
 	}
 }
+
+func TestScannerIPv6Loopback(t *testing.T) {
+	l, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Fatalf("%v: this test needs IPv6 on loopback", err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	got, err := (&Scanner{}).ScanPorts(context.Background(), []string{"::1"}, []int{port, closedPorts(t, 1)[0]})
+	if err != nil || !slices.Equal(got["::1"], []int{port}) {
+		t.Errorf("ScanPorts(::1) = %v, %v; want port %d open", got, err, port)
+	}
+}
