@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -151,7 +152,8 @@ type hostJSON struct {
 }
 
 // parsePorts reads --ports: top1000 (nil, the scanner's default), all, or a
-// comma-separated list of ports and ranges.
+// comma-separated list of ports and ranges, returned sorted without
+// duplicates.
 func parsePorts(s string) ([]int, error) {
 	switch s {
 	case "top1000":
@@ -175,7 +177,9 @@ func parsePorts(s string) ([]int, error) {
 		}
 		ports = append(ports, portRange(lo, hi)...)
 	}
-	return ports, nil
+	// Sorted and once each, so the counts shown are the probes made.
+	slices.Sort(ports)
+	return slices.Compact(ports), nil
 }
 
 func portNumber(s string) (int, error) {
