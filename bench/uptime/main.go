@@ -24,6 +24,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/cicf/cicf-bot/tasks"
@@ -31,6 +32,9 @@ import (
 
 // domain is the class domain of the bench's VMs (hN.bench.cicf.test).
 const domain = "bench.cicf.test"
+
+// tmpDir is the bench's temporary directory, for the signal handler.
+var tmpDir atomic.Pointer[string]
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "-sweep" {
@@ -46,6 +50,9 @@ func main() {
 		<-sig
 		killNamespacePids()
 		cleanup()
+		if d := tmpDir.Load(); d != nil {
+			os.RemoveAll(*d)
+		}
 		os.Exit(1)
 	}()
 	os.Exit(bench(*hosts, *runs, *workers))
@@ -76,6 +83,7 @@ func bench(n, runs int, workersList string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	tmpDir.Store(&dir)
 	defer os.RemoveAll(dir)
 	// Every 50th host refuses SSH, every 50th from the 25th refuses HTTPS.
 	noSSH, noHTTPS := map[string]bool{}, map[string]bool{}
