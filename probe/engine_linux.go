@@ -11,14 +11,15 @@ import (
 	"time"
 )
 
-// engine carries out one pass of probes with non-blocking sockets and one
-// epoll instance, on the calling goroutine: no goroutine per probe, no
-// timer per probe. Answers are read before deadlines are checked, so a
-// port is filtered only if, at or after its deadline, the kernel had
-// received no SYN-ACK or RST for it: this process being slow can make a
-// probe wait longer, never make an answer look like silence (with a
-// goroutine and a timer per probe, a busy scheduler can fire the timer
-// before waking the reader, and a loaded machine misses open ports).
+// engine carries out its share of a pass of probes with non-blocking
+// sockets and one epoll instance, in one goroutine (runLoops runs one per
+// CPU): no goroutine and no timer per probe. A port is filtered only if an
+// epoll_wait called after its deadline did not report it, that is, the
+// kernel had received no SYN-ACK or RST for it by then: this process
+// being slow can make a probe wait longer, never make an answer look like
+// silence (with a goroutine and a timer per probe, a busy scheduler can
+// fire the timer before waking the reader, and a loaded machine misses
+// open ports).
 type engine struct {
 	s      *Scanner
 	epfd   int
