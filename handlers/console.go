@@ -35,16 +35,24 @@ func (c *Console) Run(ctx context.Context) error {
 	// The reader goroutine ends at end of input; a blocked terminal read
 	// cannot be interrupted, so on ctx end it is left to the process exit.
 	go func() {
-		sc := bufio.NewScanner(c.In)
-		sc.Buffer(make([]byte, 64*1024), 64*1024)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			case <-ctx.Done():
+		br := bufio.NewReaderSize(c.In, 4096)
+		for {
+			line, err := readConsoleLine(br)
+			if line != "" || err == nil {
+				select {
+				case lines <- line:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if err != nil {
+				if err == io.EOF {
+					err = nil
+				}
+				readErr <- err
 				return
 			}
 		}
-		readErr <- sc.Err()
 	}()
 	for {
 		if c.Prompt != "" {
@@ -62,6 +70,12 @@ func (c *Console) Run(ctx context.Context) error {
 			}
 			return nil
 		case line := <-lines:
+			if line == tooLongLine {
+				if _, err := fmt.Fprintf(c.Out, "That line is over %d KiB and was not run; type a shorter one.\n", MaxConsoleLine/1024); err != nil {
+					return fmt.Errorf("write console output: %w", err)
+				}
+				continue
+			}
 			line = strings.TrimSpace(line)
 			switch {
 			case line == "" || strings.HasPrefix(line, "#"):
@@ -75,7 +89,7 @@ func (c *Console) Run(ctx context.Context) error {
 			}
 			reply := c.Router.Handle(ctx, c.UserID, line)
 			if reply.Form == FormPassword {
-				reply = c.askPassword(ctx, lines)
+				reply = c.askPassword(ctx, lines, readErr)
 			}
 			if _, err := fmt.Fprintln(c.Out, reply.String()); err != nil {
 				return fmt.Errorf("write console output: %w", err)
@@ -87,19 +101,20 @@ func (c *Console) Run(ctx context.Context) error {
 // askPassword reads the next line as the password, without echo when the
 // input is a terminal (piped input is read as it comes, and never echoed
 // into the transcript), and sets it.
-func (c *Console) askPassword(ctx context.Context, lines <-chan string) *Reply {
+func (c *Console) askPassword(ctx context.Context, lines <-chan string, readErr chan error) *Reply {
 	fmt.Fprint(c.Out, "New JupyterLab password (not shown): ")
 	restore := noEcho(c.In)
 	defer restore()
 	select {
 	case <-ctx.Done():
 		return Textf("Cancelled; the password was not changed.")
-	case pw, ok := <-lines:
+	case err := <-readErr:
+		readErr <- err // for Run, which ends on it
+		fmt.Fprintln(c.Out)
+		return Textf("No password was typed; nothing changed.")
+	case pw := <-lines:
 		restore()
 		fmt.Fprintln(c.Out)
-		if !ok {
-			return Textf("No password was typed; nothing changed.")
-		}
 		fmt.Fprintln(c.Out, "Setting it and checking it from outside…")
 		return c.Router.SetPassword(ctx, c.UserID, strings.TrimSuffix(pw, "\r"))
 	}
@@ -125,4 +140,36 @@ func noEcho(in io.Reader) func() {
 	}
 	var once sync.Once
 	return func() { once.Do(func() { _ = unix.IoctlSetTermios(fd, unix.TCSETS, old) }) }
+}
+
+// MaxConsoleLine is the longest console line run, in bytes; a Slack command
+// is far shorter. A longer line is refused and the console goes on.
+const MaxConsoleLine = 64 * 1024
+
+// tooLongLine stands for a refused line; it cannot be typed (a NUL byte).
+const tooLongLine = "\x00too long"
+
+// readConsoleLine returns the next line without its newline, or
+// tooLongLine (having read past the rest of it) when it is over
+// MaxConsoleLine. At end of input it returns what was left and io.EOF.
+func readConsoleLine(br *bufio.Reader) (string, error) {
+	var b []byte
+	over := false
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if !over {
+			if len(b)+len(chunk) > MaxConsoleLine+1 { // +1: the newline
+				over, b = true, nil
+			} else {
+				b = append(b, chunk...)
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if over {
+			return tooLongLine, err
+		}
+		return strings.TrimSuffix(string(b), "\n"), err
+	}
 }
