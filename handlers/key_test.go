@@ -90,3 +90,20 @@ func rsaKey(t *testing.T, bits int) string {
 	}
 	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk))) + " old@box"
 }
+
+// A student's help leads with the three steps, in order, before the list.
+func TestHelpStudentLeadsWithThreeSteps(t *testing.T) {
+	env := classEnv(t)
+	got := env.run(t, emmaID, "help")
+	last := -1
+	for _, w := range []string{"1. `/cicf key", "2. `/cicf ssh-config`", "`ssh emma`", "3. `/cicf password`", "https://emma.cicf.cloud", "commands for students"} {
+		i := strings.Index(got, w)
+		if i <= last {
+			t.Fatalf("student help = %q, want %q after the previous step", got, w)
+		}
+		last = i
+	}
+	if got := env.run(t, instructorID, "help"); strings.Contains(got, "Getting started") {
+		t.Errorf("instructor help = %q, want no student steps", got)
+	}
+}

@@ -298,3 +298,37 @@ func assertNoSecret(t *testing.T, e *serveEnv, secret string) {
 		}
 	}
 }
+
+// TestDemoAsStudentWalksTheFlow: `demo --as` shows a student's own flow
+// (key pushed, ssh-config, the password form) and then takes typed input,
+// where a password is read from the piped line and never echoed.
+func TestDemoAsStudentWalksTheFlow(t *testing.T) {
+	const typed = "piped secret words 99"
+	cmd := exec.Command(botBinary, "demo", "--as", "U0EMMA001")
+	cmd.Dir = t.TempDir()
+	cmd.Env = []string{"CICF_DB=" + filepath.Join(cmd.Dir, "c.db")}
+	cmd.Stdin = strings.NewReader("/cicf password\n" + typed + "\n/cicf key dylan " + studentKey(t) + "\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("demo --as: %v\n%s", err, out)
+	}
+	got := string(out)
+	last := -1
+	for _, w := range []string{
+		"*Getting started*", "*emma.cicf.cloud* — :large_green_circle: running",
+		"It is now the key that logs in to `emma.cicf.cloud`",
+		"Host emma.cicf.cloud emma", "IdentitiesOnly yes", "256 SHA256:",
+		"[the demo types one]", "password is set",
+		"New JupyterLab password (not shown):", "password is set",
+		"You can only set your own key",
+	} {
+		i := strings.Index(got[last+1:], w)
+		if i < 0 {
+			t.Fatalf("demo --as output lacks %q after position %d:\n%s", w, last, got)
+		}
+		last += 1 + i
+	}
+	if strings.Contains(got, typed) {
+		t.Errorf("demo --as echoed the typed password:\n%s", got)
+	}
+}
