@@ -68,7 +68,8 @@ var reservedNames = func() map[string]string {
 	for _, n := range []string{
 		// verbs (handlers registers these; a test keeps the lists in step)
 		"help", "status", "roster", "key", "provision", "reset", "destroy", "power",
-		"cost", "runs", "confirm", "cancel",
+		"cost", "runs", "confirm", "cancel", "ssh-config", "password",
+		"alerts", "mute", "unmute", "check", "scan",
 		// words with meaning in arguments
 		"all", "on", "off", "list", "add", "remove", "rm", "delete", "yes", "no",
 	} {
