@@ -53,6 +53,10 @@ func (x *Runner) pushKeyStep(ctx context.Context, r *Run) error {
 		if err != nil {
 			return err
 		}
+		if r.Kind == RunProvision {
+			// The last step: once it is done, the VM is ready for the first time.
+			r.Data.Welcome = s.SlackID
+		}
 		if s.PublicKey == pushed {
 			return nil
 		}

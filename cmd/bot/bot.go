@@ -173,8 +173,9 @@ func (m *Main) serve(ctx context.Context) error {
 	// The progress sender is built with the store (build calls this before
 	// it makes the runner) and, closers running in reverse, stops after the
 	// runs: updates of runs stopping at shutdown still go.
+	var sp *handlers.SlackProgress
 	progress := func(runs tasks.RunService) tasks.ProgressReporter {
-		sp := handlers.NewSlackProgress(handlers.NewSlackAPI(slackCfg), m.Config.Domain, runs, m.Now, m.Logger)
+		sp = handlers.NewSlackProgress(handlers.NewSlackAPI(slackCfg), m.Config.Domain, runs, m.Now, m.Logger)
 		pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 		done := make(chan struct{})
 		go func() { defer close(done); sp.Run(pctx) }()
@@ -189,6 +190,7 @@ func (m *Main) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	sp.SetWelcome(router.Welcome)
 	m.Logger.InfoContext(ctx, "starting", "version", version, "db", m.Config.DB, "instructors", len(m.Config.Instructors))
 	err = handlers.NewSlackBot(slackCfg, router).Run(ctx)
 	m.Logger.InfoContext(ctx, "stopped")

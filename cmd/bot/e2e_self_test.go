@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"os"
@@ -149,12 +150,27 @@ func TestServeStudentSelfService(t *testing.T) {
 	}
 	ip := dropletIP(t, e, "emma.cicf.cloud")
 
+	// 0. The welcome DM: card, SSH settings, how to set the password.
+	wctx, wcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer wcancel()
+	dm, err := e.slack.WaitCall(wctx, "chat.postMessage", func(c slacksim.Call) bool {
+		return c.Param("channel") == e2eEmma && strings.Contains(c.Param("text"), "is ready")
+	})
+	if err != nil {
+		t.Fatalf("no welcome DM to emma: %v", err)
+	}
+	welcome := blockTexts(t, dm.Param("blocks"))
+	expectReply(t, welcome, "Your VM `emma.cicf.cloud` is ready", "*emma.cicf.cloud* — :large_green_circle: running", "Host emma.cicf.cloud emma", "`/cicf password`", "https://emma.cicf.cloud")
+
 	// 1. ssh-config: the real ssh, with only what the bot said, logs in.
 	home := newStudentHome(t, priv)
 	home.resolve("emma.cicf.cloud", ip)
 	blocks := codeBlocks(e.send(t, e2eEmma, "ssh-config"))
 	if len(blocks) != 2 {
 		t.Fatalf("ssh-config gave %d code blocks, want 2: %q", len(blocks), blocks)
+	}
+	if w := codeBlocks(welcome); strings.Join(w, "\n") != strings.Join(blocks, "\n") {
+		t.Errorf("the welcome's SSH settings %q differ from ssh-config's %q", w, blocks)
 	}
 	home.write("config", blocks[0])
 	home.write("known_hosts", blocks[1]+"\n")
@@ -331,4 +347,20 @@ func TestDemoAsStudentWalksTheFlow(t *testing.T) {
 	if strings.Contains(got, typed) {
 		t.Errorf("demo --as echoed the typed password:\n%s", got)
 	}
+}
+
+// blockTexts joins the text of every section in a blocks JSON parameter.
+func blockTexts(t *testing.T, raw string) string {
+	t.Helper()
+	var blocks []struct {
+		Text struct{ Text string } `json:"text"`
+	}
+	if err := json.Unmarshal([]byte(raw), &blocks); err != nil {
+		t.Fatalf("blocks %q: %v", raw, err)
+	}
+	var b strings.Builder
+	for _, bl := range blocks {
+		b.WriteString(bl.Text.Text + "\n")
+	}
+	return b.String()
 }
