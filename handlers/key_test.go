@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -105,5 +106,39 @@ func TestHelpStudentLeadsWithThreeSteps(t *testing.T) {
 	}
 	if got := env.run(t, instructorID, "help"); strings.Contains(got, "Getting started") {
 		t.Errorf("instructor help = %q, want no student steps", got)
+	}
+}
+
+// A key a student sets while her VM is being reset is put on the new VM by
+// the run's last step; the key command says so instead of pushing it to
+// the VM on its way out.
+func TestKeySetDuringResetReachesTheNewVM(t *testing.T) {
+	env := accessEnv(t)
+	ctx := context.Background()
+	rep := env.router.Handle(ctx, emmaID, "reset")
+	if rep.Confirm == nil {
+		t.Fatalf("reset: no confirm button: %s", rep)
+	}
+	// Every DigitalOcean call now takes a while: the run cannot finish
+	// before the key command below has run.
+	env.sim.SetLatency(300 * time.Millisecond)
+	env.router.Confirm(ctx, emmaID, rep.Confirm.ID)
+	key := newPublicKey(t, "fresh@laptop")
+	if got := env.run(t, emmaID, "key "+key); !strings.Contains(got, "reset of emma is in progress: it puts this key on") {
+		t.Fatalf("key during a reset = %q, want it left to the run", got)
+	}
+	env.sim.SetLatency(0)
+	env.runner.Wait()
+	runs, err := env.runs.ListRuns(ctx, "emma", 1)
+	if err != nil || runs[0].Kind != tasks.RunReset || runs[0].State != tasks.RunDone {
+		t.Fatalf("newest run of emma = %+v, %v; want a finished reset", runs[0], err)
+	}
+	vm, err := env.deps.Fleet.VMs.FindVM(ctx, "emma")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(env.vms.File(vm.IPv4, "/home/cicf/.ssh/authorized_keys"))
+	if !strings.Contains(got, strings.Fields(key)[1]) {
+		t.Errorf("the new VM's authorized_keys = %q, want the key set during the reset", got)
 	}
 }

@@ -277,3 +277,13 @@ func (f *Fleet) State() string {
 	slices.Sort(lines)
 	return strings.Join(lines, "\n")
 }
+
+// File returns what the VM at ip holds at path (nil if nothing).
+func (f *Fleet) File(ip, path string) []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if v, ok := f.vms[ip]; ok {
+		return slices.Clone(v.files[path])
+	}
+	return nil
+}
