@@ -142,3 +142,21 @@ func TestKeySetDuringResetReachesTheNewVM(t *testing.T) {
 		t.Errorf("the new VM's authorized_keys = %q, want the key set during the reset", got)
 	}
 }
+
+// A password typed after the verb is not used, and not kept in the audit
+// log: the form is the only way in.
+func TestPasswordTypedOnTheCommandLineIsRedacted(t *testing.T) {
+	env := accessEnv(t)
+	const pw = "typed in the open 123"
+	got := env.run(t, emmaID, "password "+pw)
+	if !strings.Contains(got, "what you typed after it was not used") || strings.Contains(got, pw) {
+		t.Errorf("password with arguments = %q, want it refused without repeating them", got)
+	}
+	entries, err := env.audit.ListAudit(context.Background(), 1)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("ListAudit = %v, %v", entries, err)
+	}
+	if e := entries[0]; e.Verb != "password" || e.Args != "[redacted]" || e.Outcome != tasks.EINVALID {
+		t.Errorf("audit entry = %+v, want password [redacted] %s", e, tasks.EINVALID)
+	}
+}
