@@ -364,3 +364,35 @@ func blockTexts(t *testing.T, raw string) string {
 	}
 	return b.String()
 }
+
+// TestServePasswordRefusals: no form opens for someone who may not set a
+// password, and a forged submission changes nothing and says why.
+func TestServePasswordRefusals(t *testing.T) {
+	e := startServe(t)
+	expectReply(t, e.send(t, e2eTeacher, "roster add emma <@"+e2eEmma+"|emma> "+studentKey(t)), "Added `emma`")
+	expectReply(t, e.send(t, e2eStranger, "password"), "not on the class roster")
+	expectReply(t, e.send(t, e2eTeacher, "password"), "is for students")
+	expectReply(t, e.send(t, e2eEmma, "password"), "Your VM is not running yet")
+	if v := e.slack.Views(); len(v) != 0 {
+		t.Errorf("views opened for callers who may not set a password: %+v", v)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	forged := slacksim.View{UserID: e2eStranger, CallbackID: "cicf_password", InputBlocks: []string{"cicf_password"},
+		JSON: json.RawMessage(`{"id":"V0FORGED","type":"modal","callback_id":"cicf_password","private_metadata":"C0CLASS01"}`)}
+	id, err := e.slack.SubmitView(ctx, forged, map[string]map[string]string{"cicf_password": {"password": "a perfectly long one 1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs, err := e.slack.SubmissionErrors(ctx, id, forged); err != nil || errs != nil {
+		t.Errorf("forged submission ack: errors %v, %v; want the modal closed", errs, err)
+	}
+	if _, err := e.slack.WaitCall(ctx, "chat.postEphemeral", func(c slacksim.Call) bool {
+		return c.Param("user") == e2eStranger && c.Param("channel") == "C0CLASS01" && strings.Contains(c.Param("text"), "not on the class roster")
+	}); err != nil {
+		t.Errorf("no ephemeral refusal for the forged submission: %v", err)
+	}
+	if strings.Contains(e.stderr.String(), "a perfectly long one 1") {
+		t.Errorf("the log holds the submitted password")
+	}
+}
