@@ -73,12 +73,20 @@ func TestAccessMatrix(t *testing.T) {
 		{"runs", "runs", false, false, "runs dylan", true, ""},
 		{"cost", "cost", false, false, "", true, ""},
 		{"confirm", "confirm 0123456789abcdef", false, false, "", false, ""}, // nobody's offer
+		// SPEC §4 and §7 verbs being built elsewhere: checked once registered.
+		{"scan", "scan emma", false, false, "scan dylan", true, ""},
+		{"check", "check emma", false, false, "check dylan", true, ""},
+		{"alerts", "alerts", false, false, "", true, ""},
+		{"mute", "mute emma 1h lab", false, false, "mute dylan 1h lab", true, ""},
+		{"unmute", "unmute emma", false, false, "unmute dylan", true, ""},
 	}
 	covered := map[string]bool{}
 	for _, r := range rows {
 		covered[r.verb] = true
 	}
+	registered := map[string]bool{}
 	for _, v := range env.router.Verbs() {
+		registered[v] = true
 		if !covered[v] {
 			t.Errorf("verb %q has no row in the access matrix: add one", v)
 		}
@@ -115,6 +123,9 @@ func TestAccessMatrix(t *testing.T) {
 		return func() string { return env.router.Handle(ctx, user, text).String() }
 	}
 	for _, r := range rows {
+		if !registered[r.verb] {
+			continue // not built yet
+		}
 		t.Run(r.verb, func(t *testing.T) {
 			check(t, "stranger", strangerID, r.text, r.stranger, handle(strangerID, r.text))
 			check(t, "student", emmaID, r.text, r.own, handle(emmaID, r.text))
