@@ -124,7 +124,8 @@ func TestAccessMatrix(t *testing.T) {
 	}
 	for _, r := range rows {
 		if !registered[r.verb] {
-			continue // not built yet
+			t.Logf("verb %q is not registered yet; its row runs once it is", r.verb)
+			continue
 		}
 		t.Run(r.verb, func(t *testing.T) {
 			check(t, "stranger", strangerID, r.text, r.stranger, handle(strangerID, r.text))
