@@ -21,6 +21,7 @@ import (
 	"github.com/cicf/cicf-bot/internal/slacksim"
 	"github.com/cicf/cicf-bot/internal/testvm"
 	"github.com/cicf/cicf-bot/probe"
+	"github.com/cicf/cicf-bot/store"
 )
 
 // startSelfServe runs serve against a DigitalOcean stand-in whose droplets
@@ -312,6 +313,28 @@ func assertNoSecret(t *testing.T, e *serveEnv, secret string) {
 		if strings.Contains(string(a.Payload), secret) {
 			t.Errorf("an ack carries the password")
 		}
+	}
+	// The audit table has the submissions, without the password.
+	db, err := store.Open(context.Background(), filepath.Join(e.cmd.Dir, "cicf.db"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	entries, err := store.NewAuditLog(db).ListAudit(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forms := 0
+	for _, a := range entries {
+		if strings.Contains(a.Args, secret) || strings.Contains(a.Verb, secret) {
+			t.Errorf("audit entry %+v holds the password", a)
+		}
+		if a.Verb == "password" && a.Args == "(form)" && a.UserID == e2eEmma {
+			forms++
+		}
+	}
+	if forms == 0 {
+		t.Errorf("no audit entry for emma's password form in %d entries", len(entries))
 	}
 }
 
