@@ -68,7 +68,7 @@ func TestAccessMatrix(t *testing.T) {
 		{"reset", "reset", false, true, "reset dylan", true, "reset emma"},
 		{"provision", "provision zoe", false, false, "provision dylan", true, ""},
 		{"destroy", "destroy emma", false, false, "destroy dylan", true, ""},
-		{"power", "power off emma", false, false, "power off dylan", true, ""},
+		{"power", "power off emma", false, false, "power off dylan", true, "power off dylan"}, // emma stays on for the password form below
 		{"roster", "roster list", false, false, "roster remove dylan", true, ""},
 		{"runs", "runs", false, false, "runs dylan", true, ""},
 		{"cost", "cost", false, false, "", true, ""},
