@@ -9,71 +9,115 @@ import (
 	"path/filepath"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/cicf/cicf-bot/probe"
 	"github.com/cicf/cicf-bot/sshclient"
 	"github.com/cicf/cicf-bot/store"
 	"github.com/cicf/cicf-bot/tasks"
 )
 
-// childReport is what the sweep child prints on stdout.
-type childReport struct {
-	WallMS float64 `json:"wall_ms"`
-	VMs    int     `json:"vms"`
-	// Up counts VMs whose ssh, hostkey, https and cert checks all passed.
-	Up       int    `json:"up"`
-	FirstBad string `json:"first_bad,omitempty"`
+// sweepJob is what the parent hands the sweep child.
+type sweepJob struct {
+	Domain, CAFile, KeyFile, Dir string
+	Workers                      int
+	VMs                          []tasks.VM
 }
 
-// sweepChild runs one uptime sweep over the class stored in dir, timing
-// the sweep alone (the store is opened before the clock starts).
-func sweepChild(dir string, parallel int) error {
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(dir, "class.db"), time.Now)
+// sweepReport is the child's answer: each (VM/check)'s stored status and
+// detail, and the wall time of the sweep alone.
+type sweepReport struct {
+	WallSeconds float64
+	Results     int
+	Grouped     []string
+	Status      map[string]tasks.CheckStatus
+	Detail      map[string]string
+}
+
+// sweepMain runs one uptime sweep as the bot does: tasks.Alerts.Sweep over
+// a real SQLite store holding the class, through the real sshclient and
+// probe adapters (ssh, hostkey, https and cert checks per VM, Workers VMs
+// at once), storing results and moving alert state. Only the Sweep call is
+// timed; the store is filled before.
+func sweepMain(args []string) int {
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: uptime -sweep JOBFILE")
+		return 2
+	}
+	if err := sweep(args[0]); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+func sweep(jobFile string) error {
+	var job sweepJob
+	b, err := os.ReadFile(jobFile)
+	if err == nil {
+		err = json.Unmarshal(b, &job)
+	}
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	bot, err := sshclient.LoadOrCreateKey(filepath.Join(dir, "bot_key"))
+	keyPEM, err := os.ReadFile(job.KeyFile)
 	if err != nil {
 		return err
 	}
-	caPEM, err := os.ReadFile(filepath.Join(dir, "ca.crt"))
+	signer, err := ssh.ParsePrivateKey(keyPEM)
+	if err != nil {
+		return err
+	}
+	caPEM, err := os.ReadFile(job.CAFile)
 	if err != nil {
 		return err
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(caPEM)
-	vms, alerts := store.NewVMService(db), store.NewAlertService(db)
-	a := tasks.NewAlerts(tasks.AlertsDeps{
-		VMs: vms, SSH: sshclient.NewDialer(bot, sshclient.DialerConfig{}), Prober: &probe.Prober{RootCAs: pool},
-		Store: alerts, Domain: domain, SSHUser: sshUser, Parallel: parallel,
-	})
-	start := time.Now()
-	if _, err := a.Sweep(ctx, tasks.SweepUptime); err != nil {
-		return err
-	}
-	rep := childReport{WallMS: float64(time.Since(start).Microseconds()) / 1000}
-	results, err := alerts.LatestResults(ctx, "")
+
+	ctx := context.Background()
+	dbDir, err := os.MkdirTemp(job.Dir, "db")
 	if err != nil {
 		return err
 	}
-	ok := map[string]int{} // VM -> checks that passed
-	for _, r := range results {
-		if r.VM == "" {
-			continue
+	db, err := store.Open(ctx, filepath.Join(dbDir, "cicf.db"), time.Now)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	students, vms := store.NewStudentService(db), store.NewVMService(db)
+	for i, vm := range job.VMs {
+		if err := students.CreateStudent(ctx, &tasks.Student{Name: vm.Name, SlackID: fmt.Sprintf("U%08d", i)}); err != nil {
+			return err
 		}
-		ok[r.VM] += 0
-		if r.Status == tasks.CheckOK {
-			ok[r.VM]++
-		} else if rep.FirstBad == "" {
-			rep.FirstBad = fmt.Sprintf("%s %s: %s", r.VM, r.Check, r.Detail)
+		vm.DropletID, vm.Status = 1000+i, "active"
+		if err := vms.UpsertVM(ctx, &vm); err != nil {
+			return err
 		}
 	}
-	rep.VMs = len(ok)
-	for _, n := range ok {
-		if n == len(tasks.SweepChecks(tasks.SweepUptime)) {
-			rep.Up++
-		}
+	alerts := tasks.NewAlerts(tasks.AlertsDeps{
+		VMs:      vms,
+		SSH:      sshclient.NewDialer(signer, sshclient.DialerConfig{}),
+		Prober:   &probe.Prober{RootCAs: pool},
+		Store:    store.NewAlertService(db),
+		Domain:   job.Domain,
+		SSHUser:  "root",
+		Parallel: job.Workers,
+	})
+	start := time.Now()
+	sum, err := alerts.Sweep(ctx, tasks.SweepUptime)
+	wall := time.Since(start)
+	if err != nil {
+		return err
+	}
+	rs, err := store.NewAlertService(db).LatestResults(ctx, "")
+	if err != nil {
+		return err
+	}
+	rep := sweepReport{WallSeconds: wall.Seconds(), Results: sum.Results, Grouped: sum.Grouped,
+		Status: map[string]tasks.CheckStatus{}, Detail: map[string]string{}}
+	for _, r := range rs {
+		rep.Status[r.VM+"/"+r.Check], rep.Detail[r.VM+"/"+r.Check] = r.Status, r.Detail
 	}
 	return json.NewEncoder(os.Stdout).Encode(rep)
 }
