@@ -26,14 +26,29 @@ func (c *Checker) dialVM(ctx context.Context, vm VM) (Remote, error) {
 	return c.SSH.Dial(ctx, net.JoinHostPort(vm.IPv4, strconv.Itoa(port)), user, vm.HostKey)
 }
 
-// checkSSH is the SSH handshake with the pinned key. A changed key is the
+// handshakeVM proves vm holds its pinned key, without logging in.
+func (c *Checker) handshakeVM(ctx context.Context, vm VM) error {
+	if vm.IPv4 == "" || vm.HostKey == "" {
+		return Errorf(EUNAVAILABLE, "%s has no address or no pinned host key yet", vm.Name)
+	}
+	if c.SSH == nil {
+		return Errorf(EUNAVAILABLE, "no SSH client configured")
+	}
+	port := c.SSHPort
+	if port == 0 {
+		port = 22
+	}
+	return c.SSH.Handshake(ctx, net.JoinHostPort(vm.IPv4, strconv.Itoa(port)), vm.HostKey)
+}
+
+// checkSSH is the SSH handshake with the pinned key: a key exchange, no
+// login (the firewall and resources checks log in). A changed key is the
 // hostkey check's finding; here it is unknown, so that one problem is one
 // alert.
 func (c *Checker) checkSSH(ctx context.Context, vm VM) Result {
-	r, err := c.dialVM(ctx, vm)
+	err := c.handshakeVM(ctx, vm)
 	switch {
 	case err == nil:
-		r.Close()
 		return c.result(vm, CheckSSH, CheckOK, "SSH answers")
 	case errors.Is(err, ErrHostKeyMismatch):
 		return c.result(vm, CheckSSH, CheckUnknown, detailKeyChanged)
@@ -52,10 +67,9 @@ const detailKeyChanged = "host key changed"
 // either the droplet was rebuilt behind the bot's back or someone is in the
 // middle. The dial stops at the key, so nothing is sent to that host.
 func (c *Checker) checkHostKey(ctx context.Context, vm VM) Result {
-	r, err := c.dialVM(ctx, vm)
+	err := c.handshakeVM(ctx, vm)
 	switch {
 	case err == nil:
-		r.Close()
 		return c.hostKeyResult(vm, CheckOK)
 	case errors.Is(err, ErrHostKeyMismatch):
 		return c.hostKeyResult(vm, CheckFail)

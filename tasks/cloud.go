@@ -94,6 +94,10 @@ type RemoteDialer interface {
 	// an error with ErrHostKeyMismatch in its chain; an unreachable host
 	// returns EUNAVAILABLE.
 	Dial(ctx context.Context, addr, user, hostKey string) (Remote, error)
+	// Handshake proves that the server at addr holds hostKey, with a key
+	// exchange and no login (the uptime check: it costs the VM far less than
+	// a login). It answers as Dial does: ErrHostKeyMismatch, EUNAVAILABLE.
+	Handshake(ctx context.Context, addr, hostKey string) error
 	// PublicKey returns the bot's own public key in authorized_keys format.
 	PublicKey() string
 }

@@ -122,6 +122,16 @@ func (n stuckNetwork) Dial(ctx context.Context, addr, user, hostKey string) (tas
 	return n.RemoteDialer.Dial(ctx, addr, user, hostKey)
 }
 
+func (n stuckNetwork) Handshake(ctx context.Context, addr, hostKey string) error {
+	n.calls.Add(1)
+	if addr == n.stuck+":22" {
+		n.waits.Add(1)
+		<-ctx.Done()
+		return tasks.Errorf(tasks.EUNAVAILABLE, "handshake %s: timed out", addr)
+	}
+	return n.RemoteDialer.Handshake(ctx, addr, hostKey)
+}
+
 func (n stuckNetwork) HTTPS(ctx context.Context, ip, fqdn string) (int, int, error) {
 	n.calls.Add(1)
 	if ip == n.stuck {
