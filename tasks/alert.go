@@ -132,7 +132,9 @@ type AlertService interface {
 	// naming by; ENOTFOUND if there is none.
 	Unmute(ctx context.Context, vm, by string, now time.Time) error
 	// PendingEvents returns up to limit unsent events, oldest first, each
-	// with the ThreadTS of its incident if that has been posted.
+	// with the ThreadTS of its incident if that has been posted. An event
+	// waits while an earlier event of its incident is unsent, so a poster
+	// that marks each event sent before asking again always has the thread.
 	PendingEvents(ctx context.Context, limit int) ([]AlertEvent, error)
 	// MarkSent records that event id was posted, and for a firing or
 	// flapping event the ts of its message, which becomes its incident's
