@@ -35,6 +35,8 @@ type AlertPosterConfig struct {
 	// Interval is the tick: at most one message to the channel per tick,
 	// which is Slack's limit of one per second per channel. Default 1 s.
 	Interval time.Duration
+	// Costs, if set, puts what the class costs a day in the digest.
+	Costs CostReporter
 }
 
 // AlertPoster sends the alert outbox to Slack: one message per tick to the
@@ -134,7 +136,7 @@ func (p *AlertPoster) Tick(ctx context.Context) (int, error) {
 func (p *AlertPoster) post(ctx context.Context, batch []tasks.AlertEvent) (string, error) {
 	text := p.render.message(batch)
 	if batch[0].Kind == tasks.EventDigest {
-		text = p.render.digest(batch[0])
+		text = p.digestMessage(ctx, batch[0])
 	}
 	rep := Textf("%s", text)
 	blocks, fallback := RenderBlocks(rep)

@@ -80,11 +80,14 @@ func (a alertRender) host(vm string) string {
 
 // when renders a time of day in the class's time zone: "Fri 15:04 CST".
 func (a alertRender) when(t time.Time) string {
-	loc := a.loc
-	if loc == nil {
-		loc = time.UTC
+	return t.In(a.location()).Format("Mon 15:04 MST")
+}
+
+func (a alertRender) location() *time.Location {
+	if a.loc == nil {
+		return time.UTC
 	}
-	return t.In(loc).Format("Mon 15:04 MST")
+	return a.loc
 }
 
 // line is one event in a sentence, without the kind's emoji.
@@ -235,9 +238,4 @@ func alertVMs(evs []tasks.AlertEvent) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// digest renders the daily digest event.
-func (a alertRender) digest(ev tasks.AlertEvent) string {
-	return ":newspaper: *Daily digest*\n" + Escape(ev.Detail)
 }

@@ -17,7 +17,7 @@ func (r *Router) checkCommand() *Command {
 			{tasks.RoleInstructor, "NAME", "run every check of a VM now"},
 		},
 		Help: "Runs every check of a VM at once — SSH with the pinned host key, HTTPS, certificate, open ports, CPU, memory and disk — " +
-			"and shows what each found, with what to do about a failure. It changes no alert.",
+			"and shows what each found, with what to do about a failure. The results count toward alerts like a scheduled check.",
 		Examples: []string{"/cicf check", "/cicf check emma"},
 		Run:      r.check,
 	}
