@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cicf/cicf-bot/handlers"
+	"github.com/cicf/cicf-bot/internal/dosim"
 	"github.com/cicf/cicf-bot/internal/vmsim"
 	"github.com/cicf/cicf-bot/store"
 	"github.com/cicf/cicf-bot/tasks"
@@ -32,7 +33,9 @@ func withChecks(t *testing.T, env *testEnv) *store.AlertService {
 		}
 		ip := []string{"198.18.9.2", "198.18.9.3"}[i]
 		fleet.Add(ip, pub, true)
-		if err := vms.UpsertVM(context.Background(), &tasks.VM{Name: name, DropletID: 500 + i, Status: "active", IPv4: ip, HostKey: pub}); err != nil {
+		// The droplet exists at DigitalOcean too, so status cards agree.
+		id := env.sim.AddDroplet(dosim.DropletSpec{Name: name + ".cicf.cloud", Tags: []string{"cicf"}, Size: "s-1vcpu-2gb", IPv4: ip})
+		if err := vms.UpsertVM(context.Background(), &tasks.VM{Name: name, DropletID: id, Status: "active", IPv4: ip, HostKey: pub}); err != nil {
 			t.Fatal(err)
 		}
 	}
