@@ -10,7 +10,6 @@ package deploy
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/rsa"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -56,7 +55,6 @@ type Params struct {
 }
 
 var (
-	nameRE      = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
 	labelRE     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	caddyUserRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,32}$`)
 	// bcrypt's own alphabet; nothing here can close a quote or start a
@@ -135,9 +133,13 @@ func (p Params) normalize() (*view, error) {
 	return v, nil
 }
 
+// checkName checks only that name and fqdn render into well-formed
+// hostnames, YAML and a Caddyfile. Which names a student may have (length,
+// reserved words) is tasks.ValidateName's decision, made once, before a run
+// starts; this package trusts it.
 func checkName(name, fqdn string) error {
-	if !nameRE.MatchString(name) {
-		return invalid("name %q must be a lowercase DNS label (a-z, 0-9, -; starts with a letter; at most 31 characters)", name)
+	if !labelRE.MatchString(name) {
+		return invalid("name %q must be a lowercase DNS label (a-z, 0-9, -)", name)
 	}
 	return checkFQDN(name, fqdn)
 }
@@ -204,6 +206,9 @@ func checkFQDN(name, fqdn string) error {
 
 // authorizedKey checks one authorized_keys line and returns it rebuilt from
 // the parsed key, so that only base64 and a plain comment reach the VM.
+// Which keys are accepted (types, RSA size) is tasks.NormalizePublicKey's
+// decision, made when the key is saved; this only keeps the output
+// well-formed.
 func authorizedKey(what, line string) (string, ssh.PublicKey, error) {
 	line = strings.TrimSpace(line)
 	if line == "" {
@@ -221,9 +226,6 @@ func authorizedKey(what, line string) (string, ssh.PublicKey, error) {
 	if len(options) > 0 || len(bytes.TrimSpace(rest)) > 0 {
 		return "", nil, invalid("%s must be a plain key (type, base64, comment), without options", what)
 	}
-	if err := keyStrength(pub); err != nil {
-		return "", nil, invalid("%s: %v", what, err)
-	}
 	if !commentRE.MatchString(comment) {
 		return "", nil, invalid("%s: comment may use letters, digits, spaces and @._+:,()/=#- only", what)
 	}
@@ -232,27 +234,6 @@ func authorizedKey(what, line string) (string, ssh.PublicKey, error) {
 		out += " " + comment
 	}
 	return out, pub, nil
-}
-
-// keyStrength refuses keys Debian 12's sshd would not accept (DSA) or that
-// are too weak to hand out for a public VM.
-func keyStrength(pub ssh.PublicKey) error {
-	switch pub.Type() {
-	case ssh.KeyAlgoED25519, ssh.KeyAlgoSKED25519,
-		ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521, ssh.KeyAlgoSKECDSA256:
-		return nil
-	case ssh.KeyAlgoRSA:
-		cpk, ok := pub.(ssh.CryptoPublicKey)
-		if !ok {
-			return errors.New("unreadable RSA key")
-		}
-		if k, ok := cpk.CryptoPublicKey().(*rsa.PublicKey); !ok || k.N.BitLen() < 2048 {
-			return errors.New("RSA keys need at least 2048 bits; ssh-keygen -t ed25519 makes a better one")
-		}
-		return nil
-	default:
-		return fmt.Errorf("key type %s is not accepted; use ssh-keygen -t ed25519", pub.Type())
-	}
 }
 
 // hostKey checks that priv is one unencrypted OpenSSH ed25519 key matching

@@ -70,9 +70,7 @@ func TestValidateRejects(t *testing.T) {
 	}{
 		{"empty name", func(p *Params) { p.Name = "" }},
 		{"name with uppercase", func(p *Params) { p.Name, p.FQDN = "Emma", "Emma.cicf.cloud" }},
-		{"name starting with digit", func(p *Params) { p.Name, p.FQDN = "1emma", "1emma.cicf.cloud" }},
 		{"name with underscore", func(p *Params) { p.Name, p.FQDN = "em_ma", "em_ma.cicf.cloud" }},
-		{"32-character name", func(p *Params) { p.Name = strings.Repeat("a", 32); p.FQDN = p.Name + ".cicf.cloud" }},
 		{"name with newline", func(p *Params) { p.Name = "emma\nssh_pwauth: true" }},
 		{"fqdn of another student", func(p *Params) { p.FQDN = "noe.cicf.cloud" }},
 		{"fqdn without domain", func(p *Params) { p.FQDN = "emma" }},
@@ -94,7 +92,6 @@ func TestValidateRejects(t *testing.T) {
 		{"student key with command option", func(p *Params) { p.StudentKey = `command="/bin/true" ` + p.StudentKey }},
 		{"student key not base64", func(p *Params) { p.StudentKey = "ssh-ed25519 not-a-key emma" }},
 		{"student key is a private key", func(p *Params) { p.StudentKey = other.private }},
-		{"1024-bit RSA student key", func(p *Params) { p.StudentKey = rsaKey(t, 1024) }},
 		{"student key comment with control char", func(p *Params) { p.StudentKey += " a\tb\x1b[2J" }},
 		{"missing bot key", func(p *Params) { p.BotKey = "" }},
 		{"bot key with newline", func(p *Params) { p.BotKey += "\n- ssh-ed25519 AAAA attacker" }},

@@ -31,7 +31,13 @@ func RenderBlocks(r *Reply) ([]slack.Block, string) {
 		if s.Mono {
 			limit -= len("```\n\n```")
 		}
-		for _, chunk := range splitLines(strings.TrimRight(s.Text, "\n"), limit) {
+		text := s.Text
+		if s.Mono {
+			// Fixed-width text is tables of values (names, IPs, notes from
+			// DigitalOcean and VMs), never markup: escape all of it.
+			text = Escape(text)
+		}
+		for _, chunk := range splitLines(strings.TrimRight(text, "\n"), limit) {
 			if s.Mono {
 				chunk = "```\n" + chunk + "\n```"
 			}
@@ -57,7 +63,11 @@ func RenderBlocks(r *Reply) ([]slack.Block, string) {
 	}
 	fallback := ""
 	if len(r.Sections) > 0 {
-		fallback = clipText(r.Sections[0].Text, maxFallback)
+		fallback = r.Sections[0].Text
+		if r.Sections[0].Mono {
+			fallback = Escape(fallback)
+		}
+		fallback = clipText(fallback, maxFallback)
 	}
 	return blocks, fallback
 }

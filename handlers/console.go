@@ -31,16 +31,24 @@ func (c *Console) Run(ctx context.Context) error {
 	// The reader goroutine ends at end of input; a blocked terminal read
 	// cannot be interrupted, so on ctx end it is left to the process exit.
 	go func() {
-		sc := bufio.NewScanner(c.In)
-		sc.Buffer(make([]byte, 64*1024), 64*1024)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			case <-ctx.Done():
+		br := bufio.NewReaderSize(c.In, 4096)
+		for {
+			line, err := readConsoleLine(br)
+			if line != "" || err == nil {
+				select {
+				case lines <- line:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if err != nil {
+				if err == io.EOF {
+					err = nil
+				}
+				readErr <- err
 				return
 			}
 		}
-		readErr <- sc.Err()
 	}()
 	for {
 		if c.Prompt != "" {
@@ -58,6 +66,12 @@ func (c *Console) Run(ctx context.Context) error {
 			}
 			return nil
 		case line := <-lines:
+			if line == tooLongLine {
+				if _, err := fmt.Fprintf(c.Out, "That line is over %d KiB and was not run; type a shorter one.\n", MaxConsoleLine/1024); err != nil {
+					return fmt.Errorf("write console output: %w", err)
+				}
+				continue
+			}
 			line = strings.TrimSpace(line)
 			switch {
 			case line == "" || strings.HasPrefix(line, "#"):
@@ -74,5 +88,37 @@ func (c *Console) Run(ctx context.Context) error {
 				return fmt.Errorf("write console output: %w", err)
 			}
 		}
+	}
+}
+
+// MaxConsoleLine is the longest console line run, in bytes; a Slack command
+// is far shorter. A longer line is refused and the console goes on.
+const MaxConsoleLine = 64 * 1024
+
+// tooLongLine stands for a refused line; it cannot be typed (a NUL byte).
+const tooLongLine = "\x00too long"
+
+// readConsoleLine returns the next line without its newline, or
+// tooLongLine (having read past the rest of it) when it is over
+// MaxConsoleLine. At end of input it returns what was left and io.EOF.
+func readConsoleLine(br *bufio.Reader) (string, error) {
+	var b []byte
+	over := false
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if !over {
+			if len(b)+len(chunk) > MaxConsoleLine+1 { // +1: the newline
+				over, b = true, nil
+			} else {
+				b = append(b, chunk...)
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if over {
+			return tooLongLine, err
+		}
+		return strings.TrimSuffix(string(b), "\n"), err
 	}
 }

@@ -26,7 +26,7 @@ type Token struct {
 // unterminated quote.
 func Parse(text string) ([]Token, error) {
 	if len(text) > MaxTextLen {
-		return nil, tasks.Errorf(tasks.EINVALID, "That command is too long (%d characters; the limit is %d).", utf8.RuneCountInString(text), MaxTextLen)
+		return nil, tasks.Errorf(tasks.EINVALID, "That command is too long (%d bytes; the limit is %d bytes, and letters such as é or emoji count as 2–4).", len(text), MaxTextLen)
 	}
 	if !utf8.ValidString(text) {
 		return nil, tasks.Errorf(tasks.EINVALID, "That command is not valid text. Retype it rather than pasting it.")

@@ -60,6 +60,9 @@ func TestParseRejects(t *testing.T) {
 		{"bidi override", "status em\u202ema", "control character"},
 		{"invalid utf8", "status \xff", "not valid text"},
 		{"too long", "status " + strings.Repeat("a", handlers.MaxTextLen), "too long"},
+		// 2,108 runes but 4,210 bytes: the limit is in bytes (Slack's) and
+		// the message must count the same unit it limits.
+		{"too long in bytes", "status " + strings.Repeat("é", 2100) + "€", "(4210 bytes; the limit is 4000 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

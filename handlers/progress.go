@@ -38,7 +38,7 @@ func (p *ConsoleProgress) Report(_ context.Context, r tasks.Run) {
 // progressText renders a run as the body of its Slack message.
 func progressText(r tasks.Run, domain string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "*%s* (asked by %s)\n`%s`", capitalize(r.Title()), who(r.RequestedBy), r.Progress())
+	fmt.Fprintf(&b, "*%s* (asked by %s)\n`%s`", Escape(capitalize(r.Title())), who(r.RequestedBy), r.Progress())
 	for i, s := range r.Steps {
 		mark := "◻️"
 		switch {
@@ -49,13 +49,13 @@ func progressText(r tasks.Run, domain string) string {
 		case i == r.Step:
 			mark = "⏳"
 		}
-		fmt.Fprintf(&b, "\n%s %s", mark, s)
+		fmt.Fprintf(&b, "\n%s %s", mark, Escape(s))
 	}
 	switch r.State {
 	case tasks.RunDone:
 		fmt.Fprintf(&b, "\n*Done* in %s.%s", age(r.FinishedAt.Sub(r.CreatedAt)), doneNote(r, domain))
 	case tasks.RunFailed:
-		fmt.Fprintf(&b, "\n*Failed:* %s\n`/cicf runs %s` lists it; fix the cause and run the command again.", r.Error, r.VM)
+		fmt.Fprintf(&b, "\n*Failed:* %s\n`/cicf runs %s` lists it; fix the cause and run the command again.", Escape(r.Error), Escape(r.VM))
 	}
 	return b.String()
 }
@@ -72,7 +72,7 @@ func doneNote(r tasks.Run, domain string) string {
 	}
 	note := fmt.Sprintf(" Host key `%s`.", fp)
 	if r.Kind == tasks.RunReset {
-		note += fmt.Sprintf(" ssh will warn that the host key changed: run `ssh-keygen -R %s.%s`, then accept only this fingerprint.", r.VM, domain)
+		note += fmt.Sprintf(" ssh will warn that the host key changed: run `ssh-keygen -R %s.%s`, then accept only this fingerprint.", Escape(r.VM), domain)
 	}
 	return note
 }

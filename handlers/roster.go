@@ -67,9 +67,9 @@ func (r *Router) rosterList(ctx context.Context) (*Reply, error) {
 		} else {
 			waiting++
 		}
-		fmt.Fprintf(&b, "• `%s` <@%s>", s.Name, s.SlackID)
+		fmt.Fprintf(&b, "• `%s` <@%s>", Escape(s.Name), Escape(s.SlackID))
 		if s.Email != "" {
-			fmt.Fprintf(&b, " %s", s.Email)
+			fmt.Fprintf(&b, " %s", Escape(s.Email))
 		}
 		fmt.Fprintf(&b, " — %s\n", key)
 	}
@@ -120,26 +120,37 @@ func (r *Router) rosterAdd(ctx context.Context, args []Token) (*Reply, error) {
 	return Textf("%s", msg), nil
 }
 
+// rosterRemove deletes a student who has nothing left in the cloud. A run
+// in progress would go on creating a droplet and DNS records for a name
+// no one owns any more, and a droplet still there would be left to bill:
+// both are refused, naming what to do first. The store refuses the delete
+// too while a run is active, for a run that starts after this check.
 func (r *Router) rosterRemove(ctx context.Context, t Token) (*Reply, error) {
 	name, err := r.studentName(ctx, t)
 	if err != nil {
 		return nil, err
 	}
-	// Look before deleting: the VM record goes with the roster entry.
-	st, _, serr := r.fleet.StatusOf(ctx, name)
-	if serr != nil && tasks.ErrorCode(serr) != tasks.EINTERNAL {
-		return nil, serr
+	run, err := r.runner.ActiveRun(ctx, name)
+	switch {
+	case err == nil:
+		return nil, tasks.Errorf(tasks.ECONFLICT, "Run #%d (%s) is still going: wait for it to finish (`/cicf runs %s` shows it), then remove `%s`.",
+			run.ID, Escape(run.Title()), name, name)
+	case tasks.ErrorCode(err) != tasks.ENOTFOUND:
+		return nil, err
+	}
+	st, _, err := r.fleet.StatusOf(ctx, name)
+	if err != nil {
+		// Unknown is not "none": removing now could leave a droplet behind.
+		return nil, err
+	}
+	if st.VM != nil && st.VM.Status != "" {
+		return nil, tasks.Errorf(tasks.ECONFLICT, "`%s` still has the droplet `%s`: destroy it first with `/cicf destroy %s`, then `/cicf roster remove %s`.",
+			name, r.fleet.FQDN(name), name, name)
 	}
 	if err := r.students.DeleteStudent(ctx, name); err != nil {
 		return nil, err
 	}
-	msg := fmt.Sprintf("Removed `%s` from the roster.", name)
-	if serr != nil {
-		r.logger.WarnContext(ctx, "roster remove: could not check for a droplet", "name", name, "err", serr)
-	} else if st.VM != nil && st.VM.Status != "" {
-		msg += fmt.Sprintf(" Their droplet `%s` still exists and now shows as not on the roster.", r.fleet.FQDN(name))
-	}
-	return Textf("%s", msg), nil
+	return Textf("Removed `%s` from the roster.", name), nil
 }
 
 func looksLikeKeyType(s string) bool {

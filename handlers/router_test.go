@@ -91,10 +91,10 @@ func TestRosterCommands(t *testing.T) {
 		{"roster", "`zoe` <@U0ZOE0001> zoe@example.edu — key `SHA256:"},
 		{"roster remove yan", "Removed `yan`"},
 		{"roster remove yan", `No student named "yan"`},
-		{"roster remove emma", "droplet `emma.cicf.cloud` still exists"},
+		{"roster remove emma", "destroy it first with `/cicf destroy emma`"},
 		{"roster remove", "Type `/cicf roster remove NAME`"},
 		{"roster frobnicate", "Unknown roster command `frobnicate`"},
-		{"status all", "not on the roster"},
+		{"roster list", "`emma` <@" + emmaID + ">"}, // kept, droplet and all
 	}
 	for _, s := range steps {
 		if got := env.run(t, instructorID, s.text); !strings.Contains(got, s.want) {

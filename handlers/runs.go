@@ -45,7 +45,7 @@ func (r *Router) listRuns(ctx context.Context, req *Request) (*Reply, error) {
 	}
 	var b strings.Builder
 	for _, run := range runs {
-		fmt.Fprintf(&b, "• #%d %s — %s, asked by %s %s ago", run.ID, run.Title(), runState(run), who(run.RequestedBy), age(r.now().Sub(run.CreatedAt)))
+		fmt.Fprintf(&b, "• #%d %s — %s, asked by %s %s ago", run.ID, Escape(run.Title()), runState(run), who(run.RequestedBy), age(r.now().Sub(run.CreatedAt)))
 		if run.Error != "" {
 			fmt.Fprintf(&b, "\n    _%s_", Escape(run.Error)) // may quote VM output
 		}

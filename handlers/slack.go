@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -242,6 +244,7 @@ func (b *SlackBot) respond(ctx context.Context, cmd slack.SlashCommand, reply *R
 		if werr = slack.PostWebhookCustomHTTPContext(ctx, cmd.ResponseURL, b.cfg.HTTPClient, msg); werr == nil {
 			return nil
 		}
+		werr = withoutURL(werr, cmd.ResponseURL)
 		b.logger.WarnContext(ctx, "response_url failed; posting ephemeral", "err", werr)
 	}
 	_, err := b.api.PostEphemeralContext(ctx, cmd.ChannelID, cmd.UserID,
@@ -250,6 +253,20 @@ func (b *SlackBot) respond(ctx context.Context, cmd slack.SlashCommand, reply *R
 		return errors.Join(werr, fmt.Errorf("post ephemeral: %w", err))
 	}
 	return nil
+}
+
+// withoutURL returns err with the response_url u taken out. The URL is a
+// bearer capability (anyone holding it may post as the app for 30
+// minutes), and Go's HTTP errors quote it in full.
+func withoutURL(err error, u string) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = fmt.Errorf("post to response_url: %s: %w", ue.Op, ue.Err)
+	}
+	if msg := err.Error(); u != "" && strings.Contains(msg, u) {
+		return errors.New(strings.ReplaceAll(msg, u, "(response_url)"))
+	}
+	return err
 }
 
 func errorOf(evt socketmode.Event) any {

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -22,11 +21,13 @@ type SlackProgress struct {
 	runs   runMessages
 	logger *slog.Logger
 	domain string
+	now    func() time.Time
 
 	mu      sync.Mutex
 	pending map[int64]tasks.Run
 	msgs    map[int64]msgRef     // run ID → its message
 	next    map[string]time.Time // channel → earliest next send
+	dms     map[int64]*studentDM // run ID → the student's DM still to send
 	wake    chan struct{}
 }
 
@@ -39,11 +40,13 @@ type runMessages interface {
 }
 
 // NewSlackProgress returns a reporter posting through api and recording its
-// messages in runs; Run sends.
-func NewSlackProgress(api *slack.Client, domain string, runs runMessages, logger *slog.Logger) *SlackProgress {
+// messages in runs; Run sends. now is the clock that paces sends
+// (time.Now in production).
+func NewSlackProgress(api *slack.Client, domain string, runs runMessages, now func() time.Time, logger *slog.Logger) *SlackProgress {
 	return &SlackProgress{
-		api: api, runs: runs, logger: logger, domain: domain,
+		api: api, runs: runs, logger: logger, domain: domain, now: now,
 		pending: map[int64]tasks.Run{}, msgs: map[int64]msgRef{}, next: map[string]time.Time{},
+		dms:  map[int64]*studentDM{},
 		wake: make(chan struct{}, 1),
 	}
 }
@@ -84,13 +87,13 @@ func (p *SlackProgress) Run(ctx context.Context) {
 func (p *SlackProgress) hasPending() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.pending) > 0
+	return len(p.pending) > 0 || len(p.dms) > 0
 }
 
 // sendDue sends one update per channel that may send now and returns how
 // long to wait before the next is due.
 func (p *SlackProgress) sendDue(ctx context.Context) time.Duration {
-	now := time.Now()
+	now := p.now()
 	wait := time.Hour
 	p.mu.Lock()
 	var due []tasks.Run
@@ -118,15 +121,16 @@ func (p *SlackProgress) sendDue(ctx context.Context) time.Duration {
 				p.pending[r.ID] = r // try again later
 			}
 			if errors.As(err, &rl) {
-				p.next[r.Channel] = time.Now().Add(rl.RetryAfter)
+				p.next[r.Channel] = p.now().Add(rl.RetryAfter)
 			} else {
-				p.next[r.Channel] = time.Now().Add(5 * time.Second)
+				p.next[r.Channel] = p.now().Add(5 * time.Second)
 				p.logger.WarnContext(ctx, "progress message failed", "run_id", r.ID, "err", err)
 			}
 			p.mu.Unlock()
 		}
 		wait = min(wait, time.Second)
 	}
+	wait = min(wait, p.sendDMs(ctx))
 	if len(due) > 0 || p.hasPending() {
 		wait = min(wait, time.Second)
 	}
@@ -159,7 +163,8 @@ func (p *SlackProgress) send(ctx context.Context, r tasks.Run) error {
 				p.logger.WarnContext(ctx, "record progress message", "run_id", r.ID, "err", err)
 			}
 		}
-		return p.notifyStudent(ctx, r)
+		p.queueDM(r)
+		return nil
 	}
 	if _, _, _, err := p.api.UpdateMessageContext(ctx, m.channel, m.ts, opts...); err != nil {
 		return err
@@ -171,21 +176,8 @@ func (p *SlackProgress) send(ctx context.Context, r tasks.Run) error {
 		delete(p.msgs, r.ID) // finished: the message will not change again
 	}
 	p.mu.Unlock()
-	return p.notifyStudent(ctx, r)
-}
-
-// notifyStudent tells a student whose VM someone else reset what changed
-// and which host key to accept.
-func (p *SlackProgress) notifyStudent(ctx context.Context, r tasks.Run) error {
-	to := r.Data.Notify
-	if r.State != tasks.RunDone || to == "" {
-		return nil
-	}
-	text := fmt.Sprintf("Your VM `%s.%s` was reset by %s: a fresh VM with your current SSH key and an empty home directory.%s",
-		r.VM, p.domain, who(r.RequestedBy), doneNote(r, p.domain))
-	blocks, fallback := RenderBlocks(Textf("%s", text))
-	_, _, err := p.api.PostMessageContext(ctx, to, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
-	return err
+	p.queueDM(r)
+	return nil
 }
 
 type msgRef struct{ channel, ts string }

@@ -19,7 +19,7 @@ func TestSlackProgressPostsThenEditsAndSurvives429(t *testing.T) {
 	defer sim.Close()
 	logger := testWriter{t}
 	api := handlers.NewSlackAPI(handlers.SlackConfig{BotToken: "xoxb-test", AppToken: "xapp-test", APIURL: sim.APIURL()})
-	p := handlers.NewSlackProgress(api, "cicf.cloud", progressRuns(t), slogFor(logger))
+	p := handlers.NewSlackProgress(api, "cicf.cloud", progressRuns(t), time.Now, slogFor(logger))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); p.Run(ctx) }()
@@ -65,7 +65,7 @@ func TestSlackProgressTellsTheStudentAboutAReset(t *testing.T) {
 	sim := slacksim.New(slacksim.Options{})
 	defer sim.Close()
 	api := handlers.NewSlackAPI(handlers.SlackConfig{BotToken: "xoxb-test", AppToken: "xapp-test", APIURL: sim.APIURL()})
-	p := handlers.NewSlackProgress(api, "cicf.cloud", progressRuns(t), slogFor(testWriter{t}))
+	p := handlers.NewSlackProgress(api, "cicf.cloud", progressRuns(t), time.Now, slogFor(testWriter{t}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); p.Run(ctx) }()
@@ -102,7 +102,7 @@ func progressRuns(t *testing.T) *store.RunService {
 // startProgress runs a reporter until the test ends.
 func startProgress(t *testing.T, sim *slacksim.Server, runs *store.RunService) *handlers.SlackProgress {
 	api := handlers.NewSlackAPI(handlers.SlackConfig{BotToken: "xoxb-test", AppToken: "xapp-test", APIURL: sim.APIURL()})
-	p := handlers.NewSlackProgress(api, "cicf.cloud", runs, slogFor(testWriter{t}))
+	p := handlers.NewSlackProgress(api, "cicf.cloud", runs, time.Now, slogFor(testWriter{t}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); p.Run(ctx) }()

@@ -78,9 +78,9 @@ func (r *Router) card(ctx context.Context, name string) (*Reply, error) {
 			b.WriteString("The SSH key is in; the VM is created when an instructor provisions the class.")
 		}
 	} else {
-		fmt.Fprintf(&b, "*%s* — %s\n", fqdn, stateLabel(vm.Status))
-		fmt.Fprintf(&b, "IPv4 `%s` · IPv6 `%s`\n", orDash(vm.IPv4), orDash(vm.IPv6))
-		fmt.Fprintf(&b, "Region %s · size %s · droplet %d", orDash(vm.Region), orDash(vm.Size), vm.DropletID)
+		fmt.Fprintf(&b, "*%s* — %s\n", fqdn, Escape(stateLabel(vm.Status)))
+		fmt.Fprintf(&b, "IPv4 `%s` · IPv6 `%s`\n", Escape(orDash(vm.IPv4)), Escape(orDash(vm.IPv6)))
+		fmt.Fprintf(&b, "Region %s · size %s · droplet %d", Escape(orDash(vm.Region)), Escape(orDash(vm.Size)), vm.DropletID)
 		if !vm.CreatedAt.IsZero() {
 			fmt.Fprintf(&b, " · created %s ago", age(fs.CheckedAt.Sub(vm.CreatedAt)))
 		}
@@ -102,11 +102,11 @@ func (r *Router) card(ctx context.Context, name string) (*Reply, error) {
 	}
 	// Without a droplet the text above already says what is missing.
 	if len(st.Problems) > 0 && vm != nil && vm.DropletID != 0 {
-		fmt.Fprintf(&b, "\n:warning: %s", strings.Join(st.Problems, "; "))
+		fmt.Fprintf(&b, "\n:warning: %s", Escape(strings.Join(st.Problems, "; ")))
 	}
 	if run, err := r.runner.ActiveRun(ctx, name); err == nil {
 		fmt.Fprintf(&b, "\n:hourglass_flowing_sand: %s in progress: `%s` %s (run #%d, asked by %s)",
-			capitalize(run.Title()), run.Progress(), run.CurrentStep(), run.ID, who(run.RequestedBy))
+			Escape(capitalize(run.Title())), run.Progress(), Escape(run.CurrentStep()), run.ID, who(run.RequestedBy))
 	} else if tasks.ErrorCode(err) != tasks.ENOTFOUND {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 //go:embed migrations/*.sql
@@ -57,11 +58,31 @@ func Open(ctx context.Context, path string, now func() time.Time) (*DB, error) {
 	sdb.SetMaxOpenConns(4)
 	sdb.SetMaxIdleConns(4)
 	db := &DB{db: sdb, now: now}
-	if err := db.migrate(ctx); err != nil {
+	if err := db.migrateRetry(ctx); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// migrateRetry migrates, trying again while SQLite answers SQLITE_BUSY. On
+// a brand-new file, processes opening it at once race to switch it to WAL
+// and to read its first schema; SQLite then answers BUSY at once rather
+// than wait in busy_timeout (it would deadlock otherwise: each holds a read
+// lock the other's switch needs). Seen as a flake of TestOpen_concurrent,
+// about 1 open in 100.
+func (db *DB) migrateRetry(ctx context.Context) error {
+	for try := 1; ; try++ {
+		err := db.migrate(ctx)
+		if err == nil || sqliteCode(err)&0xff != sqlite3.SQLITE_BUSY || try == 50 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(try) * 10 * time.Millisecond):
+		}
+	}
 }
 
 // Close closes the database; it returns the error of closing the connections.

@@ -143,10 +143,13 @@ func (s *StudentService) UpdateStudent(ctx context.Context, st *tasks.Student) e
 }
 
 // DeleteStudent removes the student called name and what the bot knows of
-// their VM. It returns ENOTFOUND if there is no such student, or an internal
-// error.
+// their VM. It returns ENOTFOUND if there is no such student, ECONFLICT while
+// a run on their VM is active, or an internal error.
 func (s *StudentService) DeleteStudent(ctx context.Context, name string) error {
-	res, err := s.db.db.ExecContext(ctx, `DELETE FROM students WHERE name = ?`, name)
+	// One statement, so that a run starting between a caller's check and
+	// this delete still keeps the student (and a second replica agrees).
+	res, err := s.db.db.ExecContext(ctx, `DELETE FROM students WHERE name = ?
+		AND NOT EXISTS (SELECT 1 FROM runs WHERE vm = ? AND `+isRunning+`)`, name, name)
 	if err != nil {
 		return fmt.Errorf("delete student %q: %w", name, err)
 	}
@@ -155,7 +158,10 @@ func (s *StudentService) DeleteStudent(ctx context.Context, name string) error {
 		return fmt.Errorf("delete student %q: %w", name, err)
 	}
 	if n == 0 {
-		return errNoStudent(name)
+		if _, ferr := s.FindStudent(ctx, name); ferr != nil {
+			return ferr
+		}
+		return tasks.Errorf(tasks.ECONFLICT, "A run on `%s` is still going: wait for it to finish (`/cicf runs %s` shows it), then remove it.", name, name)
 	}
 	return nil
 }

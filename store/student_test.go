@@ -224,3 +224,28 @@ func TestStudentService_DeleteStudent(t *testing.T) {
 		})
 	}
 }
+
+// A student whose VM has a running run stays: the delete is one statement,
+// so a run that started after the caller's check still keeps the row.
+func TestStudentService_DeleteStudentDuringRun(t *testing.T) {
+	db := MustOpenDB(t)
+	s, runs := store.NewStudentService(db), store.NewRunService(db)
+	mustCreateStudent(t, db, "emma")
+	run := &tasks.Run{VM: "emma", Kind: tasks.RunProvision, Steps: []string{"Create"}}
+	if err := runs.CreateRun(t.Context(), run); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteStudent(t.Context(), "emma"); tasks.ErrorCode(err) != tasks.ECONFLICT {
+		t.Fatalf("DeleteStudent during run #%d = %v, want ECONFLICT", run.ID, err)
+	}
+	if _, err := s.FindStudent(t.Context(), "emma"); err != nil {
+		t.Fatalf("FindStudent after a refused delete = %v, want the student kept", err)
+	}
+	run.State = tasks.RunDone
+	if err := runs.UpdateRun(t.Context(), run); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteStudent(t.Context(), "emma"); err != nil {
+		t.Fatalf("DeleteStudent after the run finished = %v, want nil", err)
+	}
+}

@@ -45,12 +45,68 @@ type StudentService interface {
 	DeleteStudent(ctx context.Context, name string) error
 }
 
+// reservedNames are names no student may take, each with the reason given
+// back. Host names: a student's VM is NAME.<class domain>, so a name that
+// the domain already uses for a service (web, mail, name servers) would have
+// provisioning rewrite that record and destroying delete it. Command words:
+// `destroy all` or `power on off` must mean one thing; handlers tests assert
+// that every registered verb is listed here, so a new verb cannot be missed.
+// Names starting with `_` (SRV, DKIM, ACME records) and `@` (the apex) never
+// pass nameRE, so they need no entry.
+var reservedNames = func() map[string]string {
+	m := map[string]string{}
+	const host = "it is a host name the class domain may use for a service"
+	for _, n := range []string{
+		"www", "mail", "smtp", "imap", "pop", "pop3", "mx", "ns", "ns1", "ns2", "ns3", "ns4",
+		"ftp", "api", "admin", "webmail", "autoconfig", "autodiscover", "localhost", "wpad",
+		"cicf", "bot", "jupyter", "status", "help", "support",
+	} {
+		m[n] = host
+	}
+	const word = "it is a command word in `/cicf`"
+	for _, n := range []string{
+		// verbs (handlers registers these; a test keeps the lists in step)
+		"help", "status", "roster", "key", "provision", "reset", "destroy", "power",
+		"cost", "runs", "confirm", "cancel",
+		// words with meaning in arguments
+		"all", "on", "off", "list", "add", "remove", "rm", "delete", "yes", "no",
+	} {
+		m[n] = word
+	}
+	return m
+}()
+
+// ReservedName reports whether name is reserved, and why.
+func ReservedName(name string) (reason string, reserved bool) {
+	reason, reserved = reservedNames[name]
+	return reason, reserved
+}
+
 // ValidateName returns EINVALID unless name can be a student's VM name.
 func ValidateName(name string) error {
-	if nameRE.MatchString(name) {
-		return nil
+	if !nameRE.MatchString(name) {
+		return Errorf(EINVALID, "%q is not a valid name: use 1–31 lowercase letters, digits or dashes, starting with a letter and not ending with a dash (e.g. `emma`).", clip(name, 40))
 	}
-	return Errorf(EINVALID, "%q is not a valid name: use 1–31 lowercase letters, digits or dashes, starting with a letter and not ending with a dash (e.g. `emma`).", clip(name, 40))
+	if why, ok := reservedNames[name]; ok {
+		return Errorf(EINVALID, "%q cannot be a student name: %s. Pick another, e.g. `%s-1`.", name, why, name)
+	}
+	return nil
+}
+
+// invisibleRune reports characters that change how text displays without
+// showing themselves: bidi embeddings and overrides (U+202A–U+202E),
+// isolates (U+2066–U+2069), zero-width space/joiners (U+200B–U+200D) and
+// the byte-order mark (U+FEFF). In a roster field they make the roster
+// list show one thing while the store holds another.
+func invisibleRune(s string) (rune, bool) {
+	for _, r := range s {
+		switch {
+		case r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069,
+			r >= 0x200B && r <= 0x200D, r == 0xFEFF, r == 0x200E, r == 0x200F:
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 // ValidateSlackID returns EINVALID unless id looks like a Slack user ID.
@@ -107,6 +163,11 @@ func (s *Student) Validate() error {
 	}
 	if err := ValidateSlackID(s.SlackID); err != nil {
 		return err
+	}
+	for _, f := range []struct{ what, v string }{{"email", s.Email}, {"SSH key", s.PublicKey}} {
+		if r, bad := invisibleRune(f.v); bad {
+			return Errorf(EINVALID, "The %s contains an invisible character (%U) that would make the roster list show something else. Retype it rather than pasting it.", f.what, r)
+		}
 	}
 	if s.Email != "" {
 		a, err := mail.ParseAddress(s.Email)

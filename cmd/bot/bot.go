@@ -172,7 +172,7 @@ func (m *Main) serve(ctx context.Context) error {
 	// it makes the runner) and, closers running in reverse, stops after the
 	// runs: updates of runs stopping at shutdown still go.
 	progress := func(runs tasks.RunService) tasks.ProgressReporter {
-		sp := handlers.NewSlackProgress(handlers.NewSlackAPI(slackCfg), m.Config.Domain, runs, m.Logger)
+		sp := handlers.NewSlackProgress(handlers.NewSlackAPI(slackCfg), m.Config.Domain, runs, m.Now, m.Logger)
 		pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 		done := make(chan struct{})
 		go func() { defer close(done); sp.Run(pctx) }()

@@ -370,7 +370,7 @@ func TestRosterImport(t *testing.T) {
 		return string(out), cmd.ProcessState.ExitCode()
 	}
 	out, code := run("roster", "import", csvPath)
-	for _, w := range []string{"2 added, 0 updated, 2 rejected", "class.csv:5:", "not a valid name", "class.csv:6:", `already on the roster as "emma"`} {
+	for _, w := range []string{"2 added, 0 updated, 0 unchanged, 2 skipped", "class.csv:5:", "not a valid name", "class.csv:6:", `already on the roster as "emma"`} {
 		if !strings.Contains(out, w) {
 			t.Errorf("import output lacks %q:\n%s", w, out)
 		}
@@ -382,7 +382,7 @@ func TestRosterImport(t *testing.T) {
 	if err := os.WriteFile(csvPath, []byte("emma,U0EMMA001,new@example.edu,"+key+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, code := run("roster", "import", csvPath); code != 0 || !strings.Contains(out, "0 added, 1 updated, 0 rejected") {
+	if out, code := run("roster", "import", csvPath); code != 0 || !strings.Contains(out, "0 added, 1 updated, 0 unchanged, 0 skipped") {
 		t.Errorf("second import: exit %d\n%s", code, out)
 	}
 	if out, code := run("roster", "list"); code != 2 || !strings.Contains(out, "usage: cicf-bot roster import") {

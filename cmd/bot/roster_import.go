@@ -16,8 +16,10 @@ import (
 // importRoster loads a class from a CSV file with the columns name, Slack
 // user ID, email and SSH public key (a header row is optional; email and
 // key may be empty). Rows for students already on the roster with the same
-// Slack ID update email and key. Every bad row is reported with its line
-// number and nothing else is stopped by it; the error counts them.
+// Slack ID update email and key; an empty cell keeps the stored value, so a
+// sheet without keys cannot erase the keys students sent. Every bad row,
+// malformed CSV included, is reported with its line number and skipped;
+// the rest is imported and a summary printed. The error counts the skipped.
 func (m *Main) importRoster(ctx context.Context, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -34,11 +36,21 @@ func (m *Main) importRoster(ctx context.Context, path string) error {
 	r := csv.NewReader(f)
 	r.FieldsPerRecord = -1
 	r.TrimLeadingSpace = true
-	var added, updated, bad int
+	var n importCounts
+	skip := func(line int, msg string) {
+		n.skipped++
+		fmt.Fprintf(m.Stderr, "%s:%d: %s\n", path, line, msg)
+	}
 	for first := true; ; first = false {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		var perr *csv.ParseError
+		if errors.As(err, &perr) {
+			// The reader has consumed the bad row and goes on with the next.
+			skip(perr.StartLine, fmt.Sprintf("not a valid CSV row (%v); quote a cell that holds a comma or a quote.", perr.Err))
+			continue
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
@@ -50,6 +62,10 @@ func (m *Main) importRoster(ctx context.Context, path string) error {
 		if len(rec) == 0 || (len(rec) == 1 && strings.TrimSpace(rec[0]) == "") {
 			continue
 		}
+		if len(rec) > 4 {
+			skip(line, fmt.Sprintf("%d cells; the columns are name, Slack user ID, email, SSH key (quote a cell that holds a comma).", len(rec)))
+			continue
+		}
 		for len(rec) < 4 {
 			rec = append(rec, "")
 		}
@@ -57,37 +73,54 @@ func (m *Main) importRoster(ctx context.Context, path string) error {
 			Name: strings.ToLower(strings.TrimSpace(rec[0])), SlackID: strings.TrimSpace(rec[1]),
 			Email: strings.TrimSpace(rec[2]), PublicKey: strings.TrimSpace(rec[3]),
 		}
-		if err := s.Validate(); err != nil {
-			bad++
-			fmt.Fprintf(m.Stderr, "%s:%d: %s\n", path, line, tasks.ErrorMessage(err))
-			continue
-		}
-		old, err := students.FindStudent(ctx, s.Name)
-		switch {
-		case err == nil && old.SlackID == s.SlackID:
-			err = students.UpdateStudent(ctx, s)
-			if err == nil {
-				updated++
-			}
-		case err == nil:
-			err = tasks.Errorf(tasks.ECONFLICT, "%s is already on the roster with Slack user %s.", s.Name, old.SlackID)
-		case tasks.ErrorCode(err) == tasks.ENOTFOUND:
-			err = students.CreateStudent(ctx, s)
-			if err == nil {
-				added++
-			}
-		}
-		if err != nil {
+		if err := m.importRow(ctx, students, s, &n); err != nil {
 			if tasks.ErrorCode(err) == tasks.EINTERNAL {
 				return err
 			}
-			bad++
-			fmt.Fprintf(m.Stderr, "%s:%d: %s\n", path, line, tasks.ErrorMessage(err))
+			skip(line, tasks.ErrorMessage(err))
 		}
 	}
-	fmt.Fprintf(m.Stdout, "Roster import from %s: %d added, %d updated, %d rejected.\n", path, added, updated, bad)
-	if bad > 0 {
-		return fmt.Errorf("%d rows rejected; fix them and import again (accepted rows are saved)", bad)
+	fmt.Fprintf(m.Stdout, "Roster import from %s: %d added, %d updated, %d unchanged, %d skipped.\n", path, n.added, n.updated, n.unchanged, n.skipped)
+	if n.skipped > 0 {
+		return fmt.Errorf("%d rows skipped; fix them and import again (the other rows are saved)", n.skipped)
 	}
 	return nil
+}
+
+type importCounts struct{ added, updated, unchanged, skipped int }
+
+// importRow adds s or updates the student of that name and Slack ID,
+// keeping stored values where s has empty cells.
+func (m *Main) importRow(ctx context.Context, students tasks.StudentService, s *tasks.Student, n *importCounts) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	old, err := students.FindStudent(ctx, s.Name)
+	switch {
+	case err == nil && old.SlackID == s.SlackID:
+		if s.Email == "" {
+			s.Email = old.Email
+		}
+		if s.PublicKey == "" {
+			s.PublicKey = old.PublicKey
+		}
+		if s.Email == old.Email && s.PublicKey == old.PublicKey {
+			n.unchanged++
+			return nil
+		}
+		if err := students.UpdateStudent(ctx, s); err != nil {
+			return err
+		}
+		n.updated++
+		return nil
+	case err == nil:
+		return tasks.Errorf(tasks.ECONFLICT, "%s is already on the roster with Slack user %s.", s.Name, old.SlackID)
+	case tasks.ErrorCode(err) == tasks.ENOTFOUND:
+		if err := students.CreateStudent(ctx, s); err != nil {
+			return err
+		}
+		n.added++
+		return nil
+	}
+	return err
 }

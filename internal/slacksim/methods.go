@@ -75,7 +75,25 @@ func (s *Server) messageLocked(c *Call, ts string) (map[string]any, string) {
 	return msg, ""
 }
 
+// Unreachable makes chat.postMessage to channel (a user or channel ID)
+// answer {"ok":false,"error":code} from now on, as Slack does for a person
+// the bot cannot message: "channel_not_found" for an ID that names no one
+// the bot can see, "user_not_found", "cannot_dm_bot" (the ID is a bot) or
+// "account_inactive". An empty code makes channel reachable again.
+func (s *Server) Unreachable(channel, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if code == "" {
+		delete(s.unreachable, channel)
+		return
+	}
+	s.unreachable[channel] = code
+}
+
 func (s *Server) chatPostMessageLocked(c *Call) (map[string]any, string) {
+	if code, ok := s.unreachable[c.Param("channel")]; ok {
+		return nil, code
+	}
 	ts := s.nextTSLocked()
 	msg, code := s.messageLocked(c, ts)
 	if code != "" {

@@ -91,7 +91,26 @@ func (s *Server) WaitResponses(ctx context.Context, key string, n int) ([]Respon
 	return rs, nil
 }
 
+// DropResponses makes POSTs to the response_url named key lose their
+// connection before any answer, as when Slack's edge is unreachable: the
+// client sees a transport error (which, in Go, quotes the URL). An empty
+// key drops every response_url, including those of envelopes not yet sent.
+func (s *Server) DropResponses(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropped[key] = true
+}
+
 func (s *Server) handleResponse(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	drop := s.dropped[strings.TrimPrefix(r.URL.Path, "/response/")] || s.dropped[""]
+	s.mu.Unlock()
+	if hj, ok := w.(http.Hijacker); ok && drop {
+		if conn, _, err := hj.Hijack(); err == nil {
+			conn.Close()
+		}
+		return
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)

@@ -135,13 +135,17 @@ type Server struct {
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 
-	mu        sync.Mutex
-	closed    bool
-	changed   chan struct{} // closed and replaced whenever recorded state changes
-	seq       int           // for trigger and view IDs
-	lastTS    int64         // last message ts handed out, in microseconds
-	calls     []Call
-	limits    map[string]rateLimit
+	mu      sync.Mutex
+	closed  bool
+	changed chan struct{} // closed and replaced whenever recorded state changes
+	seq     int           // for trigger and view IDs
+	lastTS  int64         // last message ts handed out, in microseconds
+	calls   []Call
+	limits  map[string]rateLimit
+	// unreachable maps a channel or user ID to the error posting to it gets.
+	unreachable map[string]string
+	// dropped response_url keys: their POSTs lose the connection.
+	dropped   map[string]bool
 	users     map[string]User
 	messages  map[string]bool      // channel+"/"+ts of messages chat.update may edit
 	triggers  map[string]*trigger  // trigger_id → state
@@ -173,18 +177,20 @@ func New(opts Options) *Server {
 			// slack-go sends Origin https://api.slack.com; any origin is fine here.
 			CheckOrigin: func(*http.Request) bool { return true },
 		},
-		done:      make(chan struct{}),
-		kick:      make(chan struct{}, 1),
-		changed:   make(chan struct{}),
-		limits:    make(map[string]rateLimit),
-		users:     make(map[string]User),
-		messages:  make(map[string]bool),
-		triggers:  make(map[string]*trigger),
-		hooks:     make(map[string]*hook),
-		tickets:   make(map[string]bool),
-		envelopes: make(map[string]*envelope),
-		pending:   make(map[string]*envelope),
-		buckets:   make(map[string]*channelBucket),
+		done:        make(chan struct{}),
+		kick:        make(chan struct{}, 1),
+		changed:     make(chan struct{}),
+		limits:      make(map[string]rateLimit),
+		unreachable: make(map[string]string),
+		dropped:     make(map[string]bool),
+		users:       make(map[string]User),
+		messages:    make(map[string]bool),
+		triggers:    make(map[string]*trigger),
+		hooks:       make(map[string]*hook),
+		tickets:     make(map[string]bool),
+		envelopes:   make(map[string]*envelope),
+		pending:     make(map[string]*envelope),
+		buckets:     make(map[string]*channelBucket),
 	}
 	for _, u := range opts.Users {
 		s.users[u.ID] = u
