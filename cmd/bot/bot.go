@@ -53,6 +53,9 @@ type Main struct {
 	Now    func() time.Time
 
 	closers []func() error // run in reverse order by Close
+	// alerts and students are built by build for startAlerts.
+	alerts   *alertParts
+	students tasks.StudentService
 }
 
 // NewMain returns a Main whose logger writes to stderr at the configured
@@ -98,9 +101,14 @@ type parts struct {
 	cloud  tasks.Cloud
 	ssh    tasks.RemoteDialer
 	prober tasks.Prober
+	// scanner is the firewall check's port scanner; nil scans with prober.
+	scanner tasks.PortScanner
 	// progress returns the reporter of runs, given the store's runs (the
 	// Slack reporter records its messages there).
 	progress func(runs tasks.RunService) tasks.ProgressReporter
+	// afterBuild, if set, runs in the console once the store is built (the
+	// demo starts its alerts there).
+	afterBuild func(ctx context.Context) error
 }
 
 // build opens the store and wires the domain services, the runner and the
@@ -135,6 +143,7 @@ func (m *Main) build(ctx context.Context, p parts, extraInstructors ...string) (
 	} else if n > 0 {
 		m.Logger.InfoContext(ctx, "resumed unfinished runs", "count", n)
 	}
+	m.alerts, m.students = m.buildAlerts(db, vms, p, p.cloud), students
 	router := handlers.NewRouter(handlers.RouterDeps{
 		Directory: &tasks.Directory{Instructors: instructors, Students: students},
 		Fleet: &tasks.Fleet{
@@ -143,6 +152,7 @@ func (m *Main) build(ctx context.Context, p parts, extraInstructors ...string) (
 		},
 		Students: students, Audit: store.NewAuditLog(db), Runner: runner, Cloud: p.cloud, Offers: store.NewOfferStore(db),
 		Logger: m.Logger, Now: m.Now, StudentsMayReset: m.Config.StudentsMayReset,
+		Alerts: m.alerts.routerDeps(m.Config.Location()),
 	})
 	return router, runner, nil
 }
@@ -187,6 +197,9 @@ func (m *Main) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := m.startAlerts(ctx, handlers.NewSlackAPI(slackCfg), m.Config.Channel); err != nil {
+		return err
+	}
 	m.Logger.InfoContext(ctx, "starting", "version", version, "db", m.Config.DB, "instructors", len(m.Config.Instructors))
 	err = handlers.NewSlackBot(slackCfg, router).Run(ctx)
 	m.Logger.InfoContext(ctx, "stopped")
@@ -212,6 +225,11 @@ func (m *Main) runConsole(ctx context.Context, p parts, tour []string) error {
 	router, runner, err := m.build(ctx, p, handlers.ConsoleUserID)
 	if err != nil {
 		return err
+	}
+	if p.afterBuild != nil {
+		if err := p.afterBuild(ctx); err != nil {
+			return err
+		}
 	}
 	user := handlers.ConsoleUserID
 	if m.Opts.As != "" {

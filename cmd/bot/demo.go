@@ -38,6 +38,8 @@ a stand-in for the DigitalOcean API runs on %s with %d droplets, and a
 throw-away SQLite database holds the roster. You are an instructor; type
 /cicf commands (or "exit"): try /cicf provision tamara, /cicf reset emma,
 /cicf destroy dylan. "cicf-bot demo --as U0EMMA001" shows what Emma sees.
+The class channel's alerts print here as they come: jasmine has a notebook
+open on port 8888, and dylan's HTTPS goes down in 10 s (try /cicf alerts).
 
 `
 
@@ -53,6 +55,9 @@ func (m *Main) demo(ctx context.Context) error {
 	m.Config.DB = filepath.Join(dir, "demo.db")
 	m.Config.DOToken = "demo-token"
 	m.Config.PollInterval = Duration{500 * time.Millisecond}
+	m.demoAlertConfig()
+	out := &lockedWriter{w: m.Stdout}
+	m.Stdout = out
 
 	vms := vmsim.New(150 * time.Millisecond)
 	sim := dosim.New(dosim.Options{
@@ -76,7 +81,12 @@ func (m *Main) demo(ctx context.Context) error {
 		cloud:    digitalocean.New(digitalocean.Config{Token: m.Config.DOToken, BaseURL: sim.URL(), Logger: m.Logger}),
 		ssh:      vms,
 		prober:   vms,
+		scanner:  vms,
 		progress: m.consoleProgress,
+		afterBuild: func(ctx context.Context) error {
+			m.demoTrouble(vms)
+			return m.startAlerts(ctx, m.demoSlack(out), demoChannel)
+		},
 	}, tour)
 }
 
