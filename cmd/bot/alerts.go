@@ -84,4 +84,3 @@ func (s proberScanner) ScanPorts(ctx context.Context, addrs []string, ports []in
 	}
 	return out, nil
 }
-
