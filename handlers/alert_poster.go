@@ -157,10 +157,16 @@ func (p *AlertPoster) post(ctx context.Context, batch []tasks.AlertEvent) (strin
 		return "", errHeld
 	}
 	if err != nil {
+		// A refusal such as not_in_channel lasts until someone fixes it:
+		// try again in a while rather than every tick.
+		p.holdUntil = p.now().Add(errorBackoff)
 		return "", fmt.Errorf("post %d %s alert events to %s: %w", len(batch), batch[0].Kind, p.cfg.Channel, err)
 	}
 	return ts, nil
 }
+
+// errorBackoff is how long the poster waits after Slack refused a message.
+const errorBackoff = 15 * time.Second
 
 // errHeld says Slack asked the poster to wait; the events stay pending.
 var errHeld = errors.New("held by Slack's rate limit")

@@ -288,3 +288,32 @@ func TestAlertPosterMuteEvents(t *testing.T) {
 		t.Errorf("mute message blocks = %s, want one section and no buttons", msgs[0].Blocks)
 	}
 }
+
+// TestAlertPosterBacksOffAfterARefusal: a post Slack refuses (here a bad
+// token) is not retried every tick; it is retried later, and nothing is
+// marked sent meanwhile.
+func TestAlertPosterBacksOffAfterARefusal(t *testing.T) {
+	e := newPosterEnv(t, classChannel)
+	api := handlers.NewSlackAPI(handlers.SlackConfig{BotToken: "xoxb-revoked", AppToken: "xapp-test", APIURL: e.sim.APIURL()})
+	poster := handlers.NewAlertPoster(handlers.AlertPosterConfig{Channel: classChannel, Domain: "cicf.cloud"},
+		e.alerts, nil, api, slog.New(slog.DiscardHandler), e.clock)
+	for range 3 {
+		e.result("emma", tasks.CheckSSH, tasks.CheckFail, "timeout", "")
+	}
+	ctx := context.Background()
+	if _, err := poster.Tick(ctx); err == nil || !strings.Contains(err.Error(), "invalid_auth") {
+		t.Fatalf("Tick = %v, want Slack's invalid_auth", err)
+	}
+	calls := len(e.sim.Calls())
+	e.advance(time.Second)
+	if n, err := poster.Tick(ctx); n != 0 || err != nil || len(e.sim.Calls()) != calls {
+		t.Errorf("the next tick = %d, %v with %d calls; want it to wait", n, err, len(e.sim.Calls())-calls)
+	}
+	e.advance(time.Minute)
+	if _, err := poster.Tick(ctx); err == nil || len(e.sim.Calls()) != calls+1 {
+		t.Errorf("a minute later: %v, %d calls; want one retry", err, len(e.sim.Calls())-calls)
+	}
+	if pending, _ := e.alerts.PendingEvents(ctx, 10); len(pending) != 1 {
+		t.Errorf("%d events pending, want the firing still owed", len(pending))
+	}
+}
