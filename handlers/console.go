@@ -3,9 +3,14 @@ package handlers
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // ConsoleUserID is the caller ID of the terminal front end. It cannot clash
@@ -45,7 +50,9 @@ func (c *Console) Run(ctx context.Context) error {
 				if err == io.EOF {
 					err = nil
 				}
+				// readErr first: whoever sees lines closed finds it there.
 				readErr <- err
+				close(lines)
 				return
 			}
 		}
@@ -57,38 +64,64 @@ func (c *Console) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case err := <-readErr:
-			if c.Prompt != "" {
-				fmt.Fprintln(c.Out)
+		case line, ok := <-lines:
+			if !ok {
+				return c.endOfInput(<-readErr)
 			}
-			if err != nil {
-				return fmt.Errorf("read console input: %w", err)
-			}
-			return nil
-		case line := <-lines:
-			if line == tooLongLine {
-				if _, err := fmt.Fprintf(c.Out, "That line is over %d KiB and was not run; type a shorter one.\n", MaxConsoleLine/1024); err != nil {
-					return fmt.Errorf("write console output: %w", err)
-				}
-				continue
-			}
-			line = strings.TrimSpace(line)
-			switch {
-			case line == "" || strings.HasPrefix(line, "#"):
-				continue
-			case line == "exit" || line == "quit":
+			if err := c.runLine(ctx, line, lines); err == errQuit {
 				return nil
+			} else if err != nil {
+				return err
 			}
-			if c.Prompt == "" {
-				// Echo scripted input so the transcript reads like a session.
-				fmt.Fprintf(c.Out, "> %s\n", line)
-			}
-			reply := c.Router.Handle(ctx, c.UserID, line)
-			if _, err := fmt.Fprintln(c.Out, reply.String()); err != nil {
-				return fmt.Errorf("write console output: %w", err)
-			}
+		case err := <-readErr:
+			return c.endOfInput(err)
 		}
 	}
+}
+
+// endOfInput ends Run when reading stopped with err (nil at end of input).
+func (c *Console) endOfInput(err error) error {
+	if c.Prompt != "" {
+		fmt.Fprintln(c.Out)
+	}
+	if err != nil {
+		return fmt.Errorf("read console input: %w", err)
+	}
+	return nil
+}
+
+// errQuit is runLine's answer to "exit" or "quit".
+var errQuit = errors.New("quit")
+
+// runLine runs one console line; more is where a password prompt reads the
+// next line from.
+func (c *Console) runLine(ctx context.Context, line string, more <-chan string) error {
+	if line == tooLongLine {
+		return c.print(fmt.Sprintf("That line is over %d KiB and was not run; type a shorter one.", MaxConsoleLine/1024))
+	}
+	line = strings.TrimSpace(line)
+	switch {
+	case line == "" || strings.HasPrefix(line, "#"):
+		return nil
+	case line == "exit" || line == "quit":
+		return errQuit
+	}
+	if c.Prompt == "" {
+		// Echo scripted input so the transcript reads like a session.
+		fmt.Fprintf(c.Out, "> %s\n", line)
+	}
+	reply := c.Router.Handle(ctx, c.UserID, line)
+	if reply.Form == FormPassword {
+		reply = c.askPassword(ctx, more)
+	}
+	return c.print(reply.String())
+}
+
+func (c *Console) print(s string) error {
+	if _, err := fmt.Fprintln(c.Out, s); err != nil {
+		return fmt.Errorf("write console output: %w", err)
+	}
+	return nil
 }
 
 // MaxConsoleLine is the longest console line run, in bytes; a Slack command
@@ -121,4 +154,47 @@ func readConsoleLine(br *bufio.Reader) (string, error) {
 		}
 		return strings.TrimSuffix(string(b), "\n"), err
 	}
+}
+
+// askPassword reads the next line as the password, without echo when the
+// input is a terminal (piped input is read as it comes, and never echoed
+// into the transcript), and sets it.
+func (c *Console) askPassword(ctx context.Context, lines <-chan string) *Reply {
+	fmt.Fprint(c.Out, "New JupyterLab password (not shown): ")
+	restore := noEcho(c.In)
+	defer restore()
+	select {
+	case <-ctx.Done():
+		return Textf("Cancelled; the password was not changed.")
+	case pw, ok := <-lines:
+		restore()
+		fmt.Fprintln(c.Out)
+		if !ok {
+			return Textf("No password was typed; nothing changed.")
+		}
+		fmt.Fprintln(c.Out, "Setting it and checking it from outside…")
+		return c.Router.SetPassword(ctx, c.UserID, strings.TrimSuffix(pw, "\r"))
+	}
+}
+
+// noEcho turns off the terminal's echo if in is a terminal and returns the
+// function that turns it back on (safe to call twice).
+func noEcho(in io.Reader) func() {
+	f, ok := in.(*os.File)
+	if !ok {
+		return func() {}
+	}
+	fd := int(f.Fd())
+	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return func() {} // not a terminal
+	}
+	quiet := *old
+	quiet.Lflag &^= unix.ECHO
+	quiet.Lflag |= unix.ICANON | unix.ECHONL
+	if unix.IoctlSetTermios(fd, unix.TCSETS, &quiet) != nil {
+		return func() {}
+	}
+	var once sync.Once
+	return func() { once.Do(func() { _ = unix.IoctlSetTermios(fd, unix.TCSETS, old) }) }
 }

@@ -14,6 +14,9 @@ type Reply struct {
 	Confirm *Confirm
 	// Replace tells Slack to replace the message the caller clicked in.
 	Replace bool
+	// Form, when set (FormPassword), asks the front end to collect a
+	// secret itself: Slack opens a modal, the console reads without echo.
+	Form string
 }
 
 // Confirm is an offer to run a destructive command, valid for one person

@@ -62,6 +62,7 @@ func NewRouter(d RouterDeps) *Router {
 		r.helpCommand(), r.statusCommand(), r.rosterCommand(), r.keyCommand(),
 		r.provisionCommand(), r.resetCommand(), r.destroyCommand(), r.powerCommand(),
 		r.costCommand(), r.runsCommand(), r.confirmCommand(),
+		r.sshConfigCommand(), r.passwordCommand(),
 	} {
 		r.cmds.add(c)
 	}
@@ -130,6 +131,9 @@ func (r *Router) handle(ctx context.Context, userID, text string, entry *tasks.A
 		return nil, tasks.Errorf(tasks.EINVALID, "%s Type `/cicf help` for the list.", msg)
 	}
 	entry.Args = redactArgs(toks)
+	if verb == "password" && len(toks) > 0 {
+		entry.Args = "[redacted]" // a password typed on the command line
+	}
 	if _, allowed := cmd.usageFor(caller.Role); !allowed {
 		return nil, r.forbidden(caller, cmd)
 	}
@@ -139,6 +143,9 @@ func (r *Router) handle(ctx context.Context, userID, text string, entry *tasks.A
 func (r *Router) forbidden(c *tasks.Caller, cmd *Command) error {
 	if c.Role == tasks.RoleNone {
 		return tasks.Errorf(tasks.EFORBIDDEN, "You are not on the class roster yet. %s", r.askInstructor())
+	}
+	if c.Role == tasks.RoleInstructor {
+		return tasks.Errorf(tasks.EFORBIDDEN, "`/cicf %s` is for students, on their own VM. Type `/cicf help` for your commands.", cmd.Verb)
 	}
 	return tasks.Errorf(tasks.EFORBIDDEN, "Only instructors can use `/cicf %s`. Type `/cicf help` for your commands.", cmd.Verb)
 }

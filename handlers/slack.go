@@ -154,6 +154,15 @@ func (b *SlackBot) dispatch(ctx, workCtx context.Context, evt socketmode.Event) 
 			b.runCommand(workCtx, cmd)
 		}()
 	case socketmode.EventTypeInteractive:
+		if cb, ok := evt.Data.(slack.InteractionCallback); ok && cb.Type == slack.InteractionTypeViewSubmission && cb.View.CallbackID == ViewPassword {
+			// The ack carries the verdict on the password, so it waits for it.
+			b.wg.Add(1)
+			go func() {
+				defer b.wg.Done()
+				b.submitPassword(workCtx, evt.Request, cb)
+			}()
+			return
+		}
 		b.ack(evt)
 		cb, ok := evt.Data.(slack.InteractionCallback)
 		if !ok || cb.Type != slack.InteractionTypeBlockActions || len(cb.ActionCallback.BlockActions) == 0 {
@@ -193,15 +202,27 @@ func (b *SlackBot) ack(evt socketmode.Event) {
 }
 
 func (b *SlackBot) runCommand(ctx context.Context, cmd slack.SlashCommand) {
-	select {
-	case b.sem <- struct{}{}:
-		defer func() { <-b.sem }()
-	case <-ctx.Done():
-		return
+	// The password form must open within the trigger's 3 s: it does not
+	// queue behind slow commands.
+	if f := strings.Fields(cmd.Text); len(f) == 0 || !strings.EqualFold(f[0], FormPassword) {
+		select {
+		case b.sem <- struct{}{}:
+			defer func() { <-b.sem }()
+		case <-ctx.Done():
+			return
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.CommandTimeout)
 	defer cancel()
 	reply := b.router.Handle(ctx, cmd.UserID, cmd.Text)
+	if reply.Form == FormPassword {
+		err := b.openPasswordForm(ctx, cmd)
+		if err == nil {
+			return
+		}
+		b.logger.WarnContext(ctx, "open the password form", "user_id", cmd.UserID, "err", err)
+		reply = Textf("Slack did not open the password form (%s). Type `/cicf password` again.", Escape(err.Error()))
+	}
 	if err := b.respond(ctx, cmd, reply); err != nil {
 		b.logger.ErrorContext(ctx, "reply to command", "user_id", cmd.UserID, "channel_id", cmd.ChannelID, "err", err)
 	}

@@ -51,6 +51,11 @@ type Prober struct {
 // handshake (including an untrusted or misnamed certificate) or the request
 // fails, or ctx ends.
 func (p *Prober) HTTPS(ctx context.Context, ip, fqdn string) (status int, certDaysLeft int, err error) {
+	return p.get(ctx, ip, fqdn, nil)
+}
+
+// get is HTTPS, with basic-auth credentials when auth is not nil.
+func (p *Prober) get(ctx context.Context, ip, fqdn string, auth *basicAuth) (status int, certDaysLeft int, err error) {
 	if net.ParseIP(ip) == nil {
 		return 0, 0, fmt.Errorf("https probe: %q is not an IP address", ip)
 	}
@@ -84,6 +89,9 @@ func (p *Prober) HTTPS(ctx context.Context, ip, fqdn string) (status int, certDa
 		return 0, 0, fmt.Errorf("https probe %s at %s: %w", fqdn, addr, err)
 	}
 	req.Header.Set("User-Agent", "cicf-bot-probe")
+	if auth != nil {
+		req.SetBasicAuth(auth.user, auth.password)
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return 0, 0, fmt.Errorf("https probe %s at %s: %w", fqdn, addr, err)

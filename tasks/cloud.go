@@ -107,6 +107,9 @@ type Prober interface {
 	// HTTPS fetches https://fqdn/ dialling ip:443 with fqdn as TLS server
 	// name and returns the status code and days until the certificate expires.
 	HTTPS(ctx context.Context, ip, fqdn string) (status int, certDaysLeft int, err error)
+	// HTTPSAuth fetches the same page with basic-auth credentials and
+	// returns the status code; the password goes in the request only.
+	HTTPSAuth(ctx context.Context, ip, fqdn, user, password string) (status int, err error)
 	// OpenPorts returns the TCP ports among ports that accept a connection.
 	OpenPorts(ctx context.Context, ip string, ports []int, timeout time.Duration) ([]int, error)
 }

@@ -23,9 +23,9 @@ import (
 // keySet holds keys in authorized_keys format without a comment, and
 // private keys as a student might paste them by mistake.
 type keySet struct {
-	ed25519, ecdsa256, ecdsa384, ecdsa521, rsa2048, rsa1024 string
-	other, dsa, skEd25519, cert, unknownType                string
-	ed25519Private, rsaPrivate                              string
+	ed25519, ecdsa256, ecdsa384, ecdsa521, rsa3072, rsa2048, rsa1024 string
+	other, dsa, skEd25519, cert, unknownType                         string
+	ed25519Private, rsaPrivate                                       string
 }
 
 // generateKeys is slow (RSA), so every test shares one set.
@@ -67,7 +67,7 @@ var generateKeys = sync.OnceValues(func() (*keySet, error) {
 	for _, r := range []struct {
 		bits int
 		dst  *string
-	}{{2048, &ks.rsa2048}, {1024, &ks.rsa1024}} {
+	}{{3072, &ks.rsa3072}, {2048, &ks.rsa2048}, {1024, &ks.rsa1024}} {
 		k, err := rsa.GenerateKey(rand.Reader, r.bits)
 		if err != nil {
 			return nil, err
@@ -146,9 +146,12 @@ func keyCases(ks *keySet) []keyCase {
 		{"ecdsa p256", ks.ecdsa256, ks.ecdsa256, ""},
 		{"ecdsa p384", ks.ecdsa384, ks.ecdsa384, ""},
 		{"ecdsa p521", ks.ecdsa521, ks.ecdsa521, ""},
-		{"rsa 2048", ks.rsa2048 + " old@box", ks.rsa2048 + " old@box", ""},
-		{"rsa 1024", ks.rsa1024, "", "RSA key is too short"},
-		{"dsa", ks.dsa, "", notKey},
+		{"rsa 3072", ks.rsa3072 + " old@box", ks.rsa3072 + " old@box", ""},
+		{"rsa 2048", ks.rsa2048 + " old@box", "", "RSA key has 2048 bits; keys under 3072 bits are too weak"},
+		{"rsa 1024", ks.rsa1024, "", "RSA key has 1024 bits"},
+		{"dsa", ks.dsa, "", "DSA (`ssh-dss`) key: DSA is obsolete"},
+		{"dsa with options", `no-pty ` + ks.dsa + " old@box", "", "DSA is obsolete"},
+		{"dsa on the second line", ks.ed25519 + "\n" + ks.dsa, "", notKey},
 		{"security key", ks.skEd25519, "", "sk-ssh-ed25519@openssh.com is not supported"},
 		{"certificate", ks.cert, "", "is not supported"},
 		{"unknown type", ks.unknownType, "", notKey},

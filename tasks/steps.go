@@ -19,12 +19,13 @@ const (
 	stepForgetVM       = "forget-vm"
 	stepPowerOn        = "power-on"
 	stepPowerOff       = "power-off"
+	stepPushKey        = "push-key"
 )
 
 // runPlans lists the steps of each kind of run, in order.
 var runPlans = map[RunKind][]string{
-	RunProvision: {stepCreateDroplet, stepWaitActive, stepPointDNS, stepWaitSSH, stepRotateHostKey, stepUploadPayload, stepStartService, stepVerify},
-	RunReset:     {stepCreateDroplet, stepWaitActive, stepPointDNS, stepWaitSSH, stepRotateHostKey, stepUploadPayload, stepStartService, stepVerify, stepDeleteOld},
+	RunProvision: {stepCreateDroplet, stepWaitActive, stepPointDNS, stepWaitSSH, stepRotateHostKey, stepUploadPayload, stepStartService, stepVerify, stepPushKey},
+	RunReset:     {stepCreateDroplet, stepWaitActive, stepPointDNS, stepWaitSSH, stepRotateHostKey, stepUploadPayload, stepStartService, stepVerify, stepDeleteOld, stepPushKey},
 	RunDestroy:   {stepDeleteDNS, stepDeleteDroplets, stepForgetVM},
 	RunPowerOn:   {stepPowerOn},
 	RunPowerOff:  {stepPowerOff},
@@ -45,6 +46,7 @@ func (x *Runner) stepTable() map[string]step {
 		stepDeleteDNS:      {"Delete DNS records", 0, x.deleteDNS},
 		stepDeleteDroplets: {"Delete the droplet", 0, x.deleteDroplets},
 		stepForgetVM:       {"Forget the VM", 0, x.forgetVM},
+		stepPushKey:        {"Put the latest SSH key on it", 0, x.pushKeyStep},
 		stepPowerOn:        {"Power on", 0, func(ctx context.Context, r *Run) error { return x.power(ctx, r, true) }},
 		stepPowerOff:       {"Power off", 0, func(ctx context.Context, r *Run) error { return x.power(ctx, r, false) }},
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,7 +68,8 @@ var reservedNames = func() map[string]string {
 	for _, n := range []string{
 		// verbs (handlers registers these; a test keeps the lists in step)
 		"help", "status", "roster", "key", "provision", "reset", "destroy", "power",
-		"cost", "runs", "confirm", "cancel",
+		"cost", "runs", "confirm", "cancel", "ssh-config", "password",
+		"alerts", "mute", "unmute", "check", "scan",
 		// words with meaning in arguments
 		"all", "on", "off", "list", "add", "remove", "rm", "delete", "yes", "no",
 	} {
@@ -126,6 +128,11 @@ func NormalizePublicKey(key string) (string, error) {
 		return "", Errorf(EINVALID, "That is a *private* key: never share it. Paste the contents of your `~/.ssh/id_ed25519.pub` instead, and consider making a new key pair.")
 	}
 	pk, comment, _, rest, err := ssh.ParseAuthorizedKey([]byte(key))
+	if err != nil && isDSA(key) {
+		// x/crypto/ssh no longer parses DSA keys; the student deserves the
+		// real reason rather than "not a key".
+		return "", Errorf(EINVALID, "That is a DSA (`ssh-dss`) key: DSA is obsolete and OpenSSH no longer accepts it. Make an ed25519 key with `ssh-keygen -t ed25519` and paste `~/.ssh/id_ed25519.pub`.")
+	}
 	if err != nil || len(strings.TrimSpace(string(rest))) > 0 {
 		return "", Errorf(EINVALID, "That is not an SSH public key. Paste one line from `~/.ssh/id_ed25519.pub` (it starts with `ssh-ed25519`).")
 	}
@@ -133,8 +140,8 @@ func NormalizePublicKey(key string) (string, error) {
 	case ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521:
 	case ssh.KeyAlgoRSA:
 		if cpk, ok := pk.(ssh.CryptoPublicKey); ok {
-			if rk, ok := cpk.CryptoPublicKey().(interface{ Size() int }); ok && rk.Size()*8 < 2048 {
-				return "", Errorf(EINVALID, "That RSA key is too short. Make an ed25519 key: `ssh-keygen -t ed25519`.")
+			if rk, ok := cpk.CryptoPublicKey().(interface{ Size() int }); ok && rk.Size()*8 < MinRSABits {
+				return "", Errorf(EINVALID, "That RSA key has %d bits; keys under %d bits are too weak to protect your VM (NIST SP 800-57). Make an ed25519 key: `ssh-keygen -t ed25519`.", rk.Size()*8, MinRSABits)
 			}
 		}
 	default:
@@ -153,6 +160,17 @@ func NormalizePublicKey(key string) (string, error) {
 		out += " " + comment
 	}
 	return out, nil
+}
+
+// MinRSABits is the shortest RSA key NormalizePublicKey accepts: 3072 bits
+// give the 128-bit security an ed25519 key has.
+const MinRSABits = 3072
+
+// isDSA reports whether the first line of key holds an ssh-dss key type,
+// with or without authorized_keys options before it.
+func isDSA(key string) bool {
+	line, _, _ := strings.Cut(key, "\n")
+	return slices.Contains(strings.Fields(line), "ssh-dss")
 }
 
 // Validate checks every field and normalizes the key; it returns EINVALID

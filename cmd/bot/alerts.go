@@ -54,6 +54,16 @@ func (m *Main) startAlerts(ctx context.Context, api handlers.SlackMessenger, cha
 	go func() { defer close(done); poster.Run(pctx) }()
 	m.closers = append(m.closers, func() error { stopPoster(); <-done; return nil })
 
+	sched := tasks.NewScheduler(m.Config.Location(), m.Logger)
+	if err := tasks.ScheduleAlerts(sched, a.engine); err != nil {
+		return configErrorf("%s", tasks.ErrorMessage(err))
+	}
+	sched.Start()
+	m.closers = append(m.closers, func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), schedulerGrace)
+		defer cancel()
+		return sched.Stop(sctx)
+	})
 	m.Logger.InfoContext(ctx, "alerts scheduled", "uptime", m.Config.Alerts.Uptime, "firewall", m.Config.Alerts.Firewall,
 		"resources", m.Config.Alerts.Resources, "digest", m.Config.Alerts.Digest, "time_zone", m.Config.TimeZone)
 	return nil

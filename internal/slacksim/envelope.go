@@ -115,6 +115,7 @@ func (s *Server) SendSlashCommand(ctx context.Context, cmd SlashCommand) (string
 		ResponseURL:         s.responseURLLocked(id),
 		TriggerID:           s.issueTriggerLocked(),
 	}
+	s.triggers[p.TriggerID].user = cmd.UserID
 	s.mu.Unlock()
 	payload, err := json.Marshal(p)
 	if err != nil {
@@ -156,6 +157,10 @@ func (s *Server) SendInteractive(ctx context.Context, payload any) (string, erro
 	setDefault("trigger_id", func() any { return s.issueTriggerLocked() })
 	if tid, _ := fields["trigger_id"].(string); s.triggers[tid] == nil {
 		s.triggers[tid] = &trigger{issued: time.Now()} // a caller-made trigger_id
+	}
+	if u, ok := fields["user"].(map[string]any); ok {
+		tid, _ := fields["trigger_id"].(string)
+		s.triggers[tid].user, _ = u["id"].(string)
 	}
 	if typ == "block_actions" {
 		setDefault("response_url", func() any { return s.responseURLLocked(id) })

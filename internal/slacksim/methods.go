@@ -16,6 +16,7 @@ const botID = "B0SIM"
 type trigger struct {
 	issued time.Time
 	used   bool
+	user   string // whose action issued it; views open for them
 }
 
 // issueTriggerLocked returns a new trigger_id that views.open accepts for
@@ -153,6 +154,7 @@ func (s *Server) viewsOpenLocked(c *Call) (map[string]any, string) {
 	view["bot_id"] = botID
 	view["hash"] = fmt.Sprintf("%d.%s", time.Now().Unix(), randomHex(4))
 	view["state"] = map[string]any{"values": map[string]any{}}
+	s.recordViewLocked(view, t)
 	return map[string]any{"view": view}, ""
 }
 

@@ -157,6 +157,7 @@ type Server struct {
 	pending   map[string]*envelope // envelopes waiting for an ack within a deadline
 	order     []string             // envelope IDs in send order
 	acks      []Ack
+	views     []View                    // opened with views.open, oldest first
 	posted    []Message                 // chat.postMessage, in order
 	buckets   map[string]*channelBucket // per channel, under ChannelBurst
 }

@@ -14,6 +14,9 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/cicf/cicf-bot/deploy"
 	"github.com/cicf/cicf-bot/internal/dosim"
 	"github.com/cicf/cicf-bot/tasks"
 )
@@ -41,6 +44,9 @@ type vm struct {
 	serviceUp        bool
 	files            map[string][]byte
 	h                health // what the checks read
+	// caddyHash is the bcrypt hash the service read from .env when it
+	// (re)started; basic auth checks against it.
+	caddyHash string
 }
 
 // New returns an empty fleet; each remote command takes latency.
@@ -143,6 +149,38 @@ func (f *Fleet) HTTPS(ctx context.Context, ip, fqdn string) (int, int, error) {
 	return 0, 0, fmt.Errorf("dial %s:443: connection refused", ip)
 }
 
+// HTTPSAuth answers like Caddy's basic auth: 200 for the user and a
+// password matching the hash the service started with, 401 otherwise.
+func (f *Fleet) HTTPSAuth(ctx context.Context, ip, fqdn, user, password string) (int, error) {
+	if err := f.pause(ctx); err != nil {
+		return 0, err
+	}
+	f.mu.Lock()
+	v, ok := f.vms[ip]
+	up, hash := ok && v.serviceUp, ""
+	if ok {
+		hash = v.caddyHash
+	}
+	f.mu.Unlock()
+	if !up {
+		return 0, fmt.Errorf("dial %s:443: connection refused", ip)
+	}
+	if user != deploy.DefaultCaddyUser || hash == "" || bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+		return 401, nil
+	}
+	return 200, nil
+}
+
+// envHash returns CADDY_PASSWORD from a rendered .env, "" if absent.
+func envHash(env []byte) string {
+	for _, line := range strings.Split(string(env), "\n") {
+		if v, ok := strings.CutPrefix(line, "CADDY_PASSWORD="); ok {
+			return strings.Trim(v, "'")
+		}
+	}
+	return ""
+}
+
 // OpenPorts reports, among ports (nil: all), SSH, HTTP(S) once the service
 // runs, and the VM's listeners not bound to loopback.
 func (f *Fleet) OpenPorts(ctx context.Context, ip string, ports []int, _ time.Duration) ([]int, error) {
@@ -198,8 +236,9 @@ func (s *session) Run(ctx context.Context, cmd string) ([]byte, error) {
 		if s.v.nextKey != "" {
 			s.v.hostKey, s.v.nextKey = s.v.nextKey, ""
 		}
-	case strings.Contains(cmd, "enable --now"):
+	case strings.Contains(cmd, "enable --now"), strings.Contains(cmd, "systemctl restart "+deploy.ServiceName):
 		s.v.serviceUp = true
+		s.v.caddyHash = envHash(s.v.files[deploy.EnvPath])
 	}
 	return nil, nil
 }
