@@ -73,9 +73,13 @@ func (p *AlertPoster) Run(ctx context.Context) {
 	t := time.NewTicker(p.cfg.Interval)
 	defer t.Stop()
 	for {
-		if _, err := p.Tick(ctx); err != nil && ctx.Err() == nil {
+		// A tick that has begun runs to its end even when Run is stopped:
+		// a message posted but not marked sent would be posted again.
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tickTimeout)
+		if _, err := p.Tick(tctx); err != nil {
 			p.logger.WarnContext(ctx, "post alerts", "err", err)
 		}
+		cancel()
 		select {
 		case <-ctx.Done():
 			return
@@ -83,6 +87,9 @@ func (p *AlertPoster) Run(ctx context.Context) {
 		}
 	}
 }
+
+// tickTimeout bounds one tick: a post, the DMs and the marks.
+const tickTimeout = 30 * time.Second
 
 // pendingLimit bounds the outbox read per tick; a batch longer than this
 // waits for the next tick.
