@@ -98,7 +98,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	env.deps = handlers.RouterDeps{
 		Directory: &tasks.Directory{Instructors: map[string]bool{instructorID: true}, Students: students},
 		Fleet: &tasks.Fleet{
-			Students: students, VMs: vms, Droplets: do,
+			Students: students, VMs: vms, Droplets: do, Views: store.NewCloudViewStore(db),
 			Tag: "cicf", Domain: "cicf.cloud", Now: clock, Logger: logger,
 		},
 		Students: students, Audit: env.audit, Runner: env.runner, Cloud: do, Offers: store.NewOfferStore(db),
@@ -106,6 +106,15 @@ func newTestEnv(t *testing.T) *testEnv {
 	}
 	env.router = handlers.NewRouter(env.deps)
 	return env
+}
+
+// reconcile asks the DigitalOcean stand-in for the class's droplets, as
+// the scheduled job does; status reads only what it stored.
+func (e *testEnv) reconcile(t *testing.T) {
+	t.Helper()
+	if err := e.deps.Fleet.Reconcile(context.Background()); err != nil {
+		t.Fatalf("Reconcile() = %v", err)
+	}
 }
 
 // run sends one command and returns the reply as text.

@@ -61,9 +61,13 @@ func TestOutsideTextIsEscapedInReplies(t *testing.T) {
 	failedRun(t, env, "emma")
 	// A droplet with the class tag whose name and region came from outside.
 	env.sim.AddDroplet(dosim.DropletSpec{Name: "<https://evil.example/x|docs>.cicf.cloud", Tags: []string{"cicf"}, IPv4: "198.18.0.11", Region: "nyc3", Size: "s-1vcpu-2gb"})
+	env.reconcile(t)
 	assertEscaped(t, "runs", rendered(t, env, instructorID, "runs"))
 	assertEscaped(t, "runs emma", rendered(t, env, instructorID, "runs emma"))
 	table := rendered(t, env, instructorID, "status all")
+	if !strings.Contains(table, "evil.example") {
+		t.Errorf("status table does not list the droplet from outside:\n%s", table)
+	}
 	if strings.Contains(table, "<https://evil") || strings.Contains(table, `\u003chttps://evil`) {
 		t.Errorf("status table carries a droplet's name as a link:\n%s", table)
 	}
@@ -73,6 +77,7 @@ func TestOutsideTextIsEscapedInStatusCard(t *testing.T) {
 	env := newTestEnv(t)
 	env.mustRun(t, instructorID, "roster add emma <@"+emmaID+"|emma>", "Added `emma`")
 	env.sim.AddDroplet(dosim.DropletSpec{Name: "emma.cicf.cloud", Tags: []string{"cicf"}, IPv4: "198.18.0.10", Region: evil, Size: "s-1vcpu-2gb"})
+	env.reconcile(t)
 	assertEscaped(t, "status emma", rendered(t, env, instructorID, "status emma"))
 }
 

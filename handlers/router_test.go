@@ -19,6 +19,7 @@ func classEnv(t *testing.T) *testEnv {
 		Name: "emma.cicf.cloud", Tags: []string{"cicf"}, IPv4: "198.18.0.10", IPv6: "2001:db8::10",
 		Region: "nyc3", Size: "s-1vcpu-2gb", CreatedAt: env.now.Add(-50 * time.Hour),
 	})
+	env.reconcile(t)
 	return env
 }
 
@@ -106,9 +107,13 @@ func TestRosterCommands(t *testing.T) {
 func TestStatusWhenDigitalOceanIsDown(t *testing.T) {
 	env := classEnv(t)
 	env.mustRun(t, instructorID, "status emma", "198.18.0.10") // the bot sees the droplet once
+	env.now = env.now.Add(3 * time.Minute)
 	env.sim.FailNext(100, 503, 0)
+	if err := env.deps.Fleet.Reconcile(context.Background()); tasks.ErrorCode(err) != tasks.EUNAVAILABLE {
+		t.Fatalf("Reconcile with DigitalOcean down = %v, want EUNAVAILABLE", err)
+	}
 	got := env.run(t, emmaID, "status")
-	for _, w := range []string{"DigitalOcean is not answering", "198.18.0.10"} {
+	for _, w := range []string{"Not fresh from DigitalOcean", "not answering", "reported 3m ago", "198.18.0.10"} {
 		if !strings.Contains(got, w) {
 			t.Errorf("status with DO down =\n%s\nwant %q", got, w)
 		}

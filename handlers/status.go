@@ -112,7 +112,7 @@ func (r *Router) card(ctx context.Context, name string) (*Reply, error) {
 	}
 	rep := Textf("%s", b.String())
 	if fs.Stale {
-		rep.Add(staleNote(fs, vm))
+		rep.Add(staleNote(fs))
 	}
 	return rep, nil
 }
@@ -177,15 +177,17 @@ func (r *Router) fleetTable(ctx context.Context) (*Reply, error) {
 	tw.Flush()
 	rep.AddMono(b.String())
 	if fs.Stale {
-		rep.Add(staleNote(fs, nil))
+		rep.Add(staleNote(fs))
 	}
 	return rep, nil
 }
 
-func staleNote(fs *tasks.FleetStatus, vm *tasks.VM) string {
-	note := ":hourglass: DigitalOcean is not answering; this is what the bot saw last"
-	if vm != nil && !vm.SeenAt.IsZero() {
-		note += fmt.Sprintf(" (%s ago)", age(fs.CheckedAt.Sub(vm.SeenAt)))
+// staleNote says that the DigitalOcean side of a status is not fresh, why
+// (outside text: escaped), and how old what is shown is.
+func staleNote(fs *tasks.FleetStatus) string {
+	note := ":hourglass: Not fresh from DigitalOcean: " + Escape(strings.TrimSuffix(fs.StaleWhy, "."))
+	if !fs.ListedAt.IsZero() {
+		note += fmt.Sprintf("; this is what it reported %s ago", age(fs.CheckedAt.Sub(fs.ListedAt)))
 	}
 	return note + ". Try again in a minute."
 }

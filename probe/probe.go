@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -111,28 +112,28 @@ func (p *Prober) get(ctx context.Context, ip, fqdn string, auth *basicAuth) (sta
 // or filtered; a zero timeout leaves only ctx to bound an attempt. It
 // returns an error for a port outside 1..65535, when ctx ends, or when the
 // scanner itself runs out of sockets, because a partial scan would hide
-// open ports.
+// open ports. It is one Scanner call with a fixed timeout and no retry.
 func (p *Prober) OpenPorts(ctx context.Context, ip string, ports []int, timeout time.Duration) ([]int, error) {
 	if net.ParseIP(ip) == nil {
 		return nil, fmt.Errorf("port scan: %q is not an IP address", ip)
 	}
-	todo, err := uniquePorts(ports)
-	if err != nil {
-		return nil, fmt.Errorf("port scan %s: %w", ip, err)
+	if len(ports) == 0 {
+		return nil, nil // the Scanner reads nil as the top 1000
+	}
+	if timeout <= 0 {
+		timeout = math.MaxInt64
 	}
 	workers := p.Concurrency
 	if workers <= 0 {
 		workers = DefaultConcurrency
 	}
-	s := scan{ip: ip, timeout: timeout, open: make([]bool, len(todo))}
-	if err := s.run(ctx, todo, workers); err != nil {
+	s := &Scanner{MaxSockets: workers, MinTimeout: timeout, InitialTimeout: timeout, MaxTimeout: timeout, Retries: -1}
+	res, err := s.Scan(ctx, []string{ip}, ports, nil)
+	if err != nil {
 		return nil, fmt.Errorf("port scan %s: %w", ip, err)
 	}
-	var open []int
-	for i, port := range todo {
-		if s.open[i] {
-			open = append(open, port)
-		}
+	if len(res[0].Open) == 0 {
+		return nil, nil
 	}
-	return open, nil
+	return res[0].Open, nil
 }

@@ -136,3 +136,21 @@ func nmapOpen(t *testing.T, out string) []int {
 	slices.Sort(open)
 	return open
 }
+
+// TestOpenPortsSilent: a port that never answers is not open after the
+// timeout; with no timeout only ctx ends the wait, and that is an error,
+// not a partial answer.
+func TestOpenPortsSilent(t *testing.T) {
+	silent := silentPorts(t, 2)
+	open, _ := loopbackPorts(t, 1)
+	p := &Prober{}
+	got, err := p.OpenPorts(context.Background(), "127.0.0.1", append(slices.Clone(silent), open...), 50*time.Millisecond)
+	if err != nil || !slices.Equal(got, open) {
+		t.Errorf("OpenPorts = %v, %v; want %v", got, err, open)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if got, err := p.OpenPorts(ctx, "127.0.0.1", silent, 0); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("OpenPorts with no timeout = %v, %v; want context.DeadlineExceeded", got, err)
+	}
+}

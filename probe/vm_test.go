@@ -17,14 +17,15 @@ import (
 	"github.com/cicf/cicf-bot/internal/testvm"
 )
 
-// TestOpenPortsVM scans a test VM whose firewall drops one port, so that
-// the scanner meets open (sshd), closed (RST) and filtered (no answer)
-// ports as on a droplet, with nmap as the oracle.
+// TestOpenPortsVM scans a test VM (index 72, in this package's range
+// 70..99) whose firewall drops one port, so that the scanner meets open
+// (sshd), closed (RST) and filtered (no answer) ports as on a droplet,
+// with nmap as the oracle.
 func TestOpenPortsVM(t *testing.T) {
 	if _, err := exec.LookPath("nmap"); err != nil {
 		t.Fatalf("nmap: %v: install nmap", err)
 	}
-	vm := testvm.Start(t, 232, testvm.UserData(vmHostKey(t)))
+	vm := testvm.Start(t, 72, testvm.UserData(vmHostKey(t)))
 	rules := "add table inet cicf { chain input { type filter hook input priority 0; policy accept; tcp dport 81 drop; }; }"
 	if out, err := vm.Exec("nft", rules); err != nil {
 		t.Fatalf("nft in the VM: %v %s: install nftables", err, out)

@@ -11,14 +11,21 @@ import (
 
 // Fleet answers questions about the class's VMs by joining the roster, what
 // the bot remembers of each VM, and what DigitalOcean reports now.
+//
+// Status only reads: what DigitalOcean reports comes from the CloudView that
+// Reconcile, a scheduled job, stores.
 type Fleet struct {
 	Students StudentService
 	VMs      VMService
-	Droplets DropletLister
+	Droplets DropletLister // asked by Reconcile only
+	Views    CloudViewStore
 	Tag      string // the class tag every droplet carries
 	Domain   string // e.g. cicf.cloud
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// MaxViewAge is how old the stored view may be before Status calls it
+	// stale; DefaultMaxViewAge when zero.
+	MaxViewAge time.Duration
+	Now        func() time.Time
+	Logger     *slog.Logger
 }
 
 // VMStatus is one line of the fleet table or one VM card.
@@ -36,58 +43,94 @@ const listLag = time.Minute
 
 // FleetStatus is the whole class at one moment.
 type FleetStatus struct {
-	Items     []VMStatus // problems first, then by name
-	CheckedAt time.Time
-	// Stale is set when DigitalOcean could not be asked; Items then show what
-	// the bot saw last.
-	Stale bool
+	Items []VMStatus // problems first, then by name
+	// CheckedAt is when the status was read; ListedAt when DigitalOcean
+	// last answered (zero if never).
+	CheckedAt, ListedAt time.Time
+	// Stale is set when DigitalOcean's last answer is missing, failed or
+	// too old; Items then show what the bot saw last, and StaleWhy says why.
+	Stale    bool
+	StaleWhy string
 }
 
 // FQDN returns the VM's host name, e.g. emma.cicf.cloud.
 func (f *Fleet) FQDN(name string) string { return name + "." + f.Domain }
 
-// Status lists every roster entry and every tagged droplet. When DigitalOcean
-// cannot be reached it falls back to the stored state and sets Stale; other
-// errors are returned.
+// Reconcile asks DigitalOcean for the class's droplets, records what
+// changed for each student's VM, and stores the view Status reads. When
+// DigitalOcean cannot be asked it stores the failure (keeping the last
+// droplets) and returns the error.
+func (f *Fleet) Reconcile(ctx context.Context) error {
+	now := f.Now()
+	droplets, lerr := f.Droplets.ListDroplets(ctx, f.Tag)
+	if lerr != nil {
+		v, err := f.Views.CloudView(ctx, f.Tag)
+		switch {
+		case ErrorCode(err) == ENOTFOUND:
+			v = &CloudView{Tag: f.Tag}
+		case err != nil:
+			return err
+		}
+		v.CheckedAt, v.Err = now, ErrorMessage(lerr)
+		if _, err := f.Views.SaveCloudView(ctx, v); err != nil {
+			return err
+		}
+		return fmt.Errorf("list droplets: %w", lerr)
+	}
+	students, err := f.Students.ListStudents(ctx)
+	if err != nil {
+		return fmt.Errorf("list students: %w", err)
+	}
+	vms, err := f.knownVMs(ctx)
+	if err != nil {
+		return err
+	}
+	byName := f.byName(droplets)
+	for _, st := range students {
+		if err := f.sync(ctx, st.Name, byName[st.Name], vms); err != nil {
+			return err
+		}
+	}
+	_, err = f.Views.SaveCloudView(ctx, &CloudView{Tag: f.Tag, Droplets: droplets, ListedAt: now, CheckedAt: now})
+	return err
+}
+
+// Status lists every roster entry and every tagged droplet from what the
+// bot stored: the roster, its VMs and the last CloudView. It calls no API.
 func (f *Fleet) Status(ctx context.Context) (*FleetStatus, error) {
 	students, err := f.Students.ListStudents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list students: %w", err)
 	}
-	known, err := f.VMs.ListVMs(ctx)
+	vms, err := f.knownVMs(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list vms: %w", err)
+		return nil, err
 	}
 	fs := &FleetStatus{CheckedAt: f.Now()}
-	vms := make(map[string]*VM, len(known))
-	for _, vm := range known {
-		vms[vm.Name] = vm
-	}
-
-	droplets, err := f.Droplets.ListDroplets(ctx, f.Tag)
-	byName := map[string][]Droplet{}
+	view, err := f.Views.CloudView(ctx, f.Tag)
 	switch {
-	case err == nil:
-		for _, d := range droplets {
-			byName[f.nameOf(d.Name)] = append(byName[f.nameOf(d.Name)], d)
-		}
-	case ErrorCode(err) == EUNAVAILABLE:
-		fs.Stale = true
-		f.Logger.WarnContext(ctx, "droplet list unavailable; showing stored state", "err", err)
-	default:
-		return nil, fmt.Errorf("list droplets: %w", err)
+	case ErrorCode(err) == ENOTFOUND:
+		fs.Stale, fs.StaleWhy = true, "DigitalOcean has not been asked yet"
+		view = &CloudView{}
+	case err != nil:
+		return nil, err
+	case view.Err != "":
+		fs.Stale, fs.StaleWhy = true, view.Err
+	case fs.CheckedAt.Sub(view.ListedAt) > f.maxViewAge():
+		fs.Stale, fs.StaleWhy = true, "the last list of droplets is "+fs.CheckedAt.Sub(view.ListedAt).Round(time.Second).String()+" old"
 	}
+	fs.ListedAt = view.ListedAt
+	byName := f.byName(view.Droplets)
 
 	onRoster := map[string]bool{}
 	for _, s := range students {
 		onRoster[s.Name] = true
-		st := VMStatus{Name: s.Name, Student: s}
-		if !fs.Stale {
-			if err := f.sync(ctx, s.Name, byName[s.Name], vms); err != nil {
-				return nil, err
-			}
+		st := VMStatus{Name: s.Name, Student: s, VM: vms[s.Name]}
+		if ds := byName[s.Name]; st.VM == nil && len(ds) > 0 {
+			// Put on the roster since the last reconcile: show the droplet
+			// the view holds; the next reconcile records it.
+			st.VM = vmFromDroplet(s.Name, oldest(ds))
 		}
-		st.VM = vms[s.Name]
 		st.Problems = f.problems(s, st.VM, byName[s.Name], fs.Stale)
 		fs.Items = append(fs.Items, st)
 	}
@@ -131,6 +174,35 @@ func (f *Fleet) StatusOf(ctx context.Context, name string) (*VMStatus, *FleetSta
 	return nil, nil, Errorf(ENOTFOUND, "No student named %q. Try `/cicf roster list`.", name)
 }
 
+func (f *Fleet) maxViewAge() time.Duration {
+	if f.MaxViewAge > 0 {
+		return f.MaxViewAge
+	}
+	return DefaultMaxViewAge
+}
+
+// knownVMs returns what the bot remembers of each VM, by name.
+func (f *Fleet) knownVMs(ctx context.Context) (map[string]*VM, error) {
+	known, err := f.VMs.ListVMs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list vms: %w", err)
+	}
+	vms := make(map[string]*VM, len(known))
+	for _, vm := range known {
+		vms[vm.Name] = vm
+	}
+	return vms, nil
+}
+
+// byName groups droplets by student name.
+func (f *Fleet) byName(droplets []Droplet) map[string][]Droplet {
+	m := map[string][]Droplet{}
+	for _, d := range droplets {
+		m[f.nameOf(d.Name)] = append(m[f.nameOf(d.Name)], d)
+	}
+	return m
+}
+
 // sync records the droplet DigitalOcean reports for name. What only the
 // bot knows (pinned host key, last reset) is left to the runs that own it.
 func (f *Fleet) sync(ctx context.Context, name string, ds []Droplet, vms map[string]*VM) error {
@@ -146,14 +218,11 @@ func (f *Fleet) sync(ctx context.Context, name string, ds []Droplet, vms map[str
 		vm = &VM{Name: name, DropletID: old.DropletID} // gone: status ""
 	default:
 		// Prefer the droplet the bot already knows; otherwise the oldest.
-		d := ds[0]
+		d := oldest(ds)
 		for _, c := range ds {
 			if old != nil && c.ID == old.DropletID {
 				d = c
 				break
-			}
-			if c.CreatedAt.Before(d.CreatedAt) {
-				d = c
 			}
 		}
 		vm = vmFromDroplet(name, d)
@@ -210,6 +279,17 @@ func (f *Fleet) nameOf(fqdn string) string {
 		return n
 	}
 	return fqdn
+}
+
+// oldest returns the droplet of ds created first; ds is not empty.
+func oldest(ds []Droplet) Droplet {
+	d := ds[0]
+	for _, c := range ds[1:] {
+		if c.CreatedAt.Before(d.CreatedAt) {
+			d = c
+		}
+	}
+	return d
 }
 
 // sameCloudView reports whether a and b agree on what the cloud reports.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,7 +141,7 @@ func TestFleet_Status_stale(t *testing.T) {
 			env.addStudent(t, "gina", true)
 			emma := env.addDroplet("emma", "active", time.Time{})
 			dylan := env.addDroplet("dylan", "off", time.Time{})
-			env.addDroplet("zed", "active", time.Time{})
+			zed := env.addDroplet("zed", "active", time.Time{})
 			env.status(t)
 			seen := env.now
 
@@ -148,17 +149,19 @@ func TestFleet_Status_stale(t *testing.T) {
 			env.sim.FailNext(100, code, 0)
 			before := env.sim.Requests()
 			fs := env.status(t)
-			if !fs.Stale || !fs.CheckedAt.Equal(env.now) {
-				t.Errorf("Status() = {Stale: %v, CheckedAt: %v}, want {true, %v}", fs.Stale, fs.CheckedAt, env.now)
+			if !fs.Stale || !fs.CheckedAt.Equal(env.now) || !fs.ListedAt.Equal(seen) || fs.StaleWhy == "" {
+				t.Errorf("Status() = {Stale: %v, CheckedAt: %v, ListedAt: %v, StaleWhy: %q}, want {true, %v, %v, why}",
+					fs.Stale, fs.CheckedAt, fs.ListedAt, fs.StaleWhy, env.now, seen)
 			}
 			if env.sim.Requests() == before {
-				t.Errorf("Status() did not ask DigitalOcean")
+				t.Errorf("Reconcile() did not ask DigitalOcean")
 			}
-			// The orphan zed is not stored, so it is not shown.
+			// What DigitalOcean said last is kept, the orphan zed included.
 			checkItems(t, fs.Items, []wantItem{
 				{"dylan", true, dylan, "off", []string{"powered off"}},
 				{"frank", true, 0, "", []string{"waiting for an SSH key"}},
 				{"gina", true, 0, "", []string{"not provisioned yet"}},
+				{"zed", false, zed, "active", []string{"droplet zed.cicf.cloud (id " + fmt.Sprint(zed) + ") carries the class tag but is not on the roster"}},
 				{"emma", true, emma, "active", nil},
 			})
 			if vm := env.findVM(t, "emma"); !vm.SeenAt.Equal(seen) || vm.Status != "active" {
@@ -168,15 +171,67 @@ func TestFleet_Status_stale(t *testing.T) {
 	}
 }
 
-// A request DigitalOcean calls malformed is a bug, not an outage: no stale
-// fallback.
+// A request DigitalOcean calls malformed is a bug, not an outage: Reconcile
+// reports an internal error, and status says the view is stale.
 func TestFleet_Status_cloudError(t *testing.T) {
 	env := newTestEnv(t)
 	env.addStudent(t, "emma", true)
 	env.sim.FailNext(1, http.StatusBadRequest, 0)
+	if err := env.fleet.Reconcile(context.Background()); tasks.ErrorCode(err) != tasks.EINTERNAL {
+		t.Errorf("Reconcile() = %v, want an internal error", err)
+	}
+	if fs := env.status(t); fs.Stale {
+		t.Errorf("Status() after a good Reconcile = stale (%s)", fs.StaleWhy)
+	}
+}
+
+// Status reads only what the bot stored: no API call and no write, however
+// many students ask; the view it reads goes stale when nothing refreshes it.
+func TestFleet_Status_onlyReads(t *testing.T) {
+	env := newTestEnv(t)
+	env.addStudent(t, "emma", true)
+	env.addStudent(t, "dylan", true)
+	if fs, err := env.fleet.Status(context.Background()); err != nil || !fs.Stale || !fs.ListedAt.IsZero() {
+		t.Fatalf("Status() before any Reconcile = %+v, %v; want stale, never listed", fs, err)
+	}
+	emma := env.addDroplet("emma", "active", time.Time{})
+	gina := env.addDroplet("gina", "active", time.Time{})
+	env.status(t)
+	seen := env.findVM(t, "emma").SeenAt
+
+	env.addDroplet("dylan", "active", time.Time{}) // after the last reconcile
+	before := env.sim.Requests()
+	for range 3 {
+		env.now = env.now.Add(time.Minute)
+		fs, err := env.fleet.Status(context.Background())
+		if err != nil || fs.Stale {
+			t.Fatalf("Status() = %+v, %v; want a fresh view", fs, err)
+		}
+		checkItems(t, fs.Items, []wantItem{
+			{"dylan", true, 0, "", []string{"not provisioned yet"}},
+			{"gina", false, gina, "active", []string{fmt.Sprintf("droplet gina.cicf.cloud (id %d) carries the class tag but is not on the roster", gina)}},
+			{"emma", true, emma, "active", nil},
+		})
+	}
+	if n := env.sim.Requests() - before; n != 0 {
+		t.Errorf("Status() made %d DigitalOcean requests, want 0", n)
+	}
+	if vm := env.findVM(t, "emma"); !vm.SeenAt.Equal(seen) {
+		t.Errorf("Status() wrote emma's VM (SeenAt %v -> %v)", seen, vm.SeenAt)
+	}
+	// Put on the roster after the reconcile that listed her droplet: shown
+	// from the view, recorded by the next reconcile only.
+	env.addStudent(t, "gina", true)
 	fs, err := env.fleet.Status(context.Background())
-	if err == nil || tasks.ErrorCode(err) != tasks.EINTERNAL {
-		t.Errorf("Status() = %+v, %v, want an internal error", fs, err)
+	if err != nil || itemOf(t, fs, "gina").VM == nil || itemOf(t, fs, "gina").VM.DropletID != gina {
+		t.Errorf("Status() gina = %+v, %v; want her droplet %d from the view", itemOf(t, fs, "gina").VM, err, gina)
+	}
+	if _, err := env.vms.FindVM(context.Background(), "gina"); tasks.ErrorCode(err) != tasks.ENOTFOUND {
+		t.Errorf("FindVM(gina) after Status = %v, want ENOTFOUND (status writes nothing)", err)
+	}
+	env.now = env.now.Add(tasks.DefaultMaxViewAge)
+	if fs, _ := env.fleet.Status(context.Background()); !fs.Stale || !strings.Contains(fs.StaleWhy, "old") {
+		t.Errorf("Status() %v after the last list = {Stale: %v, %q}, want stale", env.now.Sub(fs.ListedAt), fs.Stale, fs.StaleWhy)
 	}
 }
 

@@ -114,6 +114,7 @@ func TestFleet_StatusOf(t *testing.T) {
 	emma := env.addDroplet("emma", "active", time.Time{})
 	env.addDroplet("dylan", "off", time.Time{})
 	env.addDroplet("zed", "active", time.Time{})
+	env.status(t)
 
 	st, fs, err := env.fleet.StatusOf(context.Background(), "emma")
 	if err != nil {

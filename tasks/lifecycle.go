@@ -271,6 +271,20 @@ func (x *Runner) forgetVM(ctx context.Context, r *Run) error {
 	return nil
 }
 
+// power switches the droplet and records its new state, so that status,
+// which reads only the store, shows it before the next reconcile.
 func (x *Runner) power(ctx context.Context, r *Run, on bool) error {
-	return x.d.Cloud.PowerDroplet(ctx, r.Data.DropletID, on)
+	if err := x.d.Cloud.PowerDroplet(ctx, r.Data.DropletID, on); err != nil {
+		return err
+	}
+	vm, err := x.d.VMs.FindVM(ctx, r.VM)
+	if err != nil {
+		return err
+	}
+	vm.Status = "off"
+	if on {
+		vm.Status = "active"
+	}
+	vm.SeenAt = x.d.Now()
+	return x.d.VMs.SyncVM(ctx, vm)
 }

@@ -143,18 +143,52 @@ func (m *Main) build(ctx context.Context, p parts, extraInstructors ...string) (
 	} else if n > 0 {
 		m.Logger.InfoContext(ctx, "resumed unfinished runs", "count", n)
 	}
+	fleet := &tasks.Fleet{
+		Students: students, VMs: vms, Droplets: droplets.Lister(2 * time.Second), Views: store.NewCloudViewStore(db),
+		Tag: m.Config.Tag, Domain: m.Config.Domain, Now: m.Now, Logger: m.Logger,
+	}
+	m.reconcileEvery(ctx, fleet, reconcileInterval)
 	m.alerts, m.students = m.buildAlerts(db, vms, p, p.cloud), students
 	router := handlers.NewRouter(handlers.RouterDeps{
 		Directory: &tasks.Directory{Instructors: instructors, Students: students},
-		Fleet: &tasks.Fleet{
-			Students: students, VMs: vms, Droplets: droplets.Lister(2 * time.Second),
-			Tag: m.Config.Tag, Domain: m.Config.Domain, Now: m.Now, Logger: m.Logger,
-		},
-		Students: students, Audit: store.NewAuditLog(db), Runner: runner, Cloud: p.cloud, Offers: store.NewOfferStore(db),
+		Fleet:     fleet,
+		Students:  students, Audit: store.NewAuditLog(db), Runner: runner, Cloud: p.cloud, Offers: store.NewOfferStore(db),
 		Logger: m.Logger, Now: m.Now, StudentsMayReset: m.Config.StudentsMayReset,
 		Alerts: m.alerts.routerDeps(m.Config.Location()),
 	})
 	return router, runner, nil
+}
+
+// reconcileInterval is how often the bot asks DigitalOcean what the class's
+// droplets are; status reads the stored answer, never the API.
+const reconcileInterval = time.Minute
+
+// reconcileEvery reconciles the fleet with DigitalOcean now and then every
+// interval until the bot stops (a closer waits for the one in flight). A
+// failure is logged; status then says its view is stale.
+func (m *Main) reconcileEvery(ctx context.Context, fleet *tasks.Fleet, interval time.Duration) {
+	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	reconcile := func() {
+		if err := fleet.Reconcile(rctx); err != nil && rctx.Err() == nil {
+			m.Logger.WarnContext(rctx, "reconcile with DigitalOcean failed; status shows the last view", "err", err)
+		}
+	}
+	reconcile()
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-rctx.Done():
+				return
+			case <-t.C:
+				reconcile()
+			}
+		}
+	}()
+	m.closers = append(m.closers, func() error { stop(); <-done; return nil })
 }
 
 // realParts returns the adapters that reach DigitalOcean and the VMs.

@@ -23,6 +23,7 @@ Usage:
   cicf-bot console [--as USER]   type /cicf commands in a terminal, as an instructor
   cicf-bot demo [--as USER]      the console against a simulated class (no tokens needed)
   cicf-bot render NAME --out DIR write what NAME's VM would get, without any API call
+  cicf-bot scan [--ports P] [--json] TARGET...  TCP connect scan (nmap's top 1000 by default)
   cicf-bot roster import FILE    load students from a CSV file: name, Slack user ID, email, SSH key
   cicf-bot version               print the version
   cicf-bot help                  this text
@@ -48,6 +49,8 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	case "version", "--version":
 		fmt.Fprintf(stdout, "cicf-bot %s\n", version)
 		return 0
+	case "scan":
+		return runScan(args, stdout, stderr)
 	case "serve", "console", "demo", "render", "roster":
 	default:
 		fmt.Fprintf(stderr, "cicf-bot: unknown command %q\n\n%s", cmd, usage)
