@@ -15,6 +15,10 @@ import (
 // a version column written with its events in one transaction, so a second
 // replica on the same database (or on PostgreSQL) can sweep at the same time
 // without a message sent twice or a resolve lost.
+//
+// The statements are PostgreSQL's too (ON CONFLICT, RETURNING, conditional
+// UPDATE and DELETE), save the spelling: $n placeholders, and boolean
+// columns compared with true rather than 1.
 type AlertService struct {
 	db *DB
 }
@@ -110,23 +114,63 @@ func (s *AlertService) SaveAlert(ctx context.Context, st tasks.AlertState, event
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
+		if err := changedOne(res, st); err != nil {
 			return err
-		} else if n == 0 {
-			return tasks.Errorf(tasks.ECONFLICT, "The alert state of %s/%s changed meanwhile.", st.VM, st.Check)
 		}
-		for _, ev := range events {
-			if _, err := insertEvent(ctx, tx, "", ev); err != nil {
-				return err
-			}
-		}
-		return nil
+		return queueEvents(ctx, tx, events)
 	})
 	if err != nil {
 		if tasks.ErrorCode(err) == tasks.ECONFLICT {
 			return err
 		}
 		return fmt.Errorf("save alert %s/%s: %w", st.VM, st.Check, err)
+	}
+	return nil
+}
+
+// DeleteAlert deletes the state of (st.VM, st.Check) and the VM's latest
+// result of that check if the stored version is still st.Version, and
+// appends events, in one transaction. It returns ECONFLICT, writing
+// nothing, when another writer came first, or an internal error.
+func (s *AlertService) DeleteAlert(ctx context.Context, st tasks.AlertState, events []tasks.AlertEvent) error {
+	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM alert_states WHERE vm = ? AND check_name = ? AND version = ?`, st.VM, st.Check, st.Version)
+		if err != nil {
+			return err
+		}
+		if err := changedOne(res, st); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM check_results WHERE vm = ? AND check_name = ?`, st.VM, st.Check); err != nil {
+			return err
+		}
+		return queueEvents(ctx, tx, events)
+	})
+	if err != nil && tasks.ErrorCode(err) == tasks.EINTERNAL {
+		return fmt.Errorf("delete alert %s/%s: %w", st.VM, st.Check, err)
+	}
+	return err
+}
+
+// changedOne returns ECONFLICT when res changed no row: the version st was
+// read at is no longer the stored one.
+func changedOne(res sql.Result, st tasks.AlertState) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return tasks.Errorf(tasks.ECONFLICT, "The alert state of %s/%s changed meanwhile.", st.VM, st.Check)
+	}
+	return nil
+}
+
+// queueEvents appends events to the outbox in tx.
+func queueEvents(ctx context.Context, tx *sql.Tx, events []tasks.AlertEvent) error {
+	for _, ev := range events {
+		if _, err := insertEvent(ctx, tx, "", ev); err != nil {
+			return err
+		}
 	}
 	return nil
 }

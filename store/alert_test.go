@@ -179,3 +179,40 @@ func TestAlertService_results(t *testing.T) {
 		t.Errorf("LatestResults(\"\") = %+v, want ana and emma", all)
 	}
 }
+
+func TestAlertService_deleteAlert(t *testing.T) {
+	s := store.NewAlertService(MustOpenDB(t))
+	ctx := t.Context()
+	st := firingState("emma")
+	if err := s.SaveAlert(ctx, st, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveResults(ctx, []tasks.Result{
+		{VM: "emma", Check: tasks.CheckHTTPS, Status: tasks.CheckFail, At: testNow},
+		{VM: "emma", Check: tasks.CheckSSH, Status: tasks.CheckOK, At: testNow},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	gone := []tasks.AlertEvent{{Kind: tasks.EventResolved, VM: "emma", Check: tasks.CheckHTTPS, Incident: 1, At: testNow}}
+	if err := s.DeleteAlert(ctx, st, gone); tasks.ErrorCode(err) != tasks.ECONFLICT { // version 0 is stale
+		t.Fatalf("DeleteAlert with a stale version = %v, want ECONFLICT", err)
+	}
+	st.Version = 1
+	if err := s.DeleteAlert(ctx, st, gone); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteAlert(ctx, st, gone); tasks.ErrorCode(err) != tasks.ECONFLICT {
+		t.Errorf("second DeleteAlert = %v, want ECONFLICT", err)
+	}
+	if all, err := s.AlertStates(ctx); err != nil || len(all) != 0 {
+		t.Errorf("states %+v, %v; want none", all, err)
+	}
+	rs, err := s.LatestResults(ctx, "emma")
+	if err != nil || len(rs) != 1 || rs[0].Check != tasks.CheckSSH {
+		t.Errorf("results %+v, %v; want only ssh left", rs, err)
+	}
+	evs, err := s.EventsSince(ctx, time.Time{})
+	if err != nil || len(evs) != 1 {
+		t.Errorf("events %+v, %v; want the one resolve", evs, err)
+	}
+}

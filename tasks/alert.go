@@ -115,6 +115,11 @@ type AlertStore interface {
 	QueueOnce(ctx context.Context, key string, ev AlertEvent) (bool, error)
 	// EventsSince returns the events of kinds at or after t, oldest first.
 	EventsSince(ctx context.Context, t time.Time, kinds ...EventKind) ([]AlertEvent, error)
+	// DeleteAlert deletes the state of (st.VM, st.Check) and that VM's
+	// result of the check if the stored version is still st.Version, and
+	// appends events, in one transaction; ECONFLICT (nothing written) if
+	// another writer came first. Sweeps use it for VMs that are gone.
+	DeleteAlert(ctx context.Context, st AlertState, events []AlertEvent) error
 }
 
 // AlertService is what the Slack poster and the alerts, mute and unmute

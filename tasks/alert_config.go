@@ -96,6 +96,11 @@ func (c AlertConfig) Validate() error {
 			return Errorf(EINVALID, "alerts.allowed_ports holds %d; ports are 1–65535, e.g. [22, 80, 443].", p)
 		}
 	}
+	if !c.portAllowed(22) {
+		// The bot itself reaches every VM on 22: without it, every VM would
+		// be an exposed-port alert.
+		return Errorf(EINVALID, "alerts.allowed_ports must hold 22, the bot's own SSH, e.g. [22, 80, 443].")
+	}
 	return nil
 }
 

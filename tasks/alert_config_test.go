@@ -28,6 +28,8 @@ func TestAlertConfigValidate(t *testing.T) {
 		{"cpu_percent over 100", func(c *tasks.AlertConfig) { c.CPUPercent = 150 }, "alerts.cpu_percent"},
 		{"negative cpu_for", func(c *tasks.AlertConfig) { c.CPUFor = -time.Minute }, "alerts.cpu_for"},
 		{"port out of range", func(c *tasks.AlertConfig) { c.AllowedPorts = []int{22, 70000} }, "alerts.allowed_ports"},
+		{"no SSH among the allowed ports", func(c *tasks.AlertConfig) { c.AllowedPorts = []int{80, 443} }, "alerts.allowed_ports"},
+		{"an empty list", func(c *tasks.AlertConfig) { c.AllowedPorts = []int{} }, "alerts.allowed_ports"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

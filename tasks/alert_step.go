@@ -98,7 +98,8 @@ func Step(st AlertState, r *Result, now time.Time, cfg AlertConfig, muted bool) 
 	case st.Firing && st.Announced == 0:
 		st.Announced, st.Reminded = st.Incident, now
 		evs = append(evs, st.event(EventFiring, now))
-	case st.Firing && now.Sub(st.Reminded) >= cfg.RemindEvery:
+	case st.Firing && st.Oks == 0 && now.Sub(st.Reminded) >= cfg.RemindEvery:
+		// Oks > 0: it is getting better, so "still failing" would mislead.
 		st.Reminded = now
 		evs = append(evs, st.event(EventReminder, now))
 	}

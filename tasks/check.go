@@ -79,8 +79,10 @@ type Checker struct {
 	// scanner's default (nmap's top 1000).
 	ScanPorts []int
 	Config    AlertConfig
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// Timeouts, if set, replace the deadlines of the named checks.
+	Timeouts map[string]time.Duration
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // Checks returns the check table, blackbox_exporter style: each name maps to
@@ -96,24 +98,65 @@ func (c *Checker) Checks() map[string]Check {
 	}
 }
 
-// Run runs the check named name on vm under its deadline. An unknown name
-// or a check that overruns its deadline yields an unknown result.
+// checkGrace is how long Run waits past a check's deadline for its result:
+// a check whose dial timed out still says what that means (HTTPS that does
+// not answer within the deadline is down, not unknown).
+const checkGrace = 2 * time.Second
+
+// Run runs the check named name on vm under its deadline. An unknown name,
+// a check still running checkGrace after its deadline, or ctx ending first
+// yields an unknown result.
 func (c *Checker) Run(ctx context.Context, name string, vm VM) Result {
 	ch, ok := c.Checks()[name]
 	if !ok {
 		return c.result(vm, name, CheckUnknown, "no such check")
 	}
-	ctx, cancel := context.WithTimeout(ctx, ch.Timeout)
+	if d, ok := c.Timeouts[name]; ok && d > 0 {
+		ch.Timeout = d
+	}
+	if why := c.missing(name); why != "" {
+		return c.result(vm, name, CheckUnknown, why)
+	}
+	cctx, cancel := context.WithTimeout(ctx, ch.Timeout)
 	defer cancel()
 	done := make(chan Result, 1)
-	go func() { done <- ch.Run(ctx, vm) }()
+	go func() { done <- ch.Run(cctx, vm) }()
+	grace := time.NewTimer(ch.Timeout + checkGrace)
+	defer grace.Stop()
 	select {
 	case r := <-done:
+		if ctx.Err() != nil {
+			// The sweep ended, not the check: what it saw says nothing.
+			return c.result(vm, name, CheckUnknown, "the sweep ended before an answer")
+		}
 		return r
-	case <-ctx.Done():
-		// The check's own calls take ctx and end soon; its result is dropped.
+	case <-grace.C:
+		// The check's own calls take cctx and end soon; its result is dropped.
 		return c.result(vm, name, CheckUnknown, "no answer within "+ch.Timeout.String())
+	case <-ctx.Done():
+		return c.result(vm, name, CheckUnknown, "the sweep ended before an answer")
 	}
+}
+
+// missing says which part check name needs is not wired, or "": a bot
+// configured without a scanner says so in the result instead of crashing
+// the sweep.
+func (c *Checker) missing(name string) string {
+	switch name {
+	case CheckSSH, CheckHostKey, CheckResources:
+		if c.SSH == nil {
+			return "not checked: no SSH client configured"
+		}
+	case CheckFirewall: // SSH only names the culprit (see dialVM)
+		if c.Scanner == nil {
+			return "not checked: no port scanner configured"
+		}
+	case CheckHTTPS, CheckCert:
+		if c.Prober == nil {
+			return "not checked: no HTTPS prober configured"
+		}
+	}
+	return ""
 }
 
 func (c *Checker) result(vm VM, check string, st CheckStatus, detail string) Result {

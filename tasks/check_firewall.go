@@ -91,10 +91,13 @@ func findCulprits(out string) map[int]culprit {
 		what += fmt.Sprintf(", listening on %s)", l.Addr)
 		m[l.Port] = culprit{what, fmt.Sprintf("make %s listen on 127.0.0.1 only, or stop it: kill %d", l.Process, l.PID)}
 	}
+	docker := map[int]bool{}
 	for _, p := range parseDockerPS(sec["docker"]) {
-		if isLoopback(p.HostIP) {
+		// Docker lists a port once per address family; the first names it.
+		if isLoopback(p.HostIP) || docker[p.HostPort] {
 			continue
 		}
+		docker[p.HostPort] = true
 		m[p.HostPort] = culprit{
 			fmt.Sprintf("Docker container %s publishes %s:%d->%d (Docker-published ports bypass ufw)", p.Container, p.HostIP, p.HostPort, p.ContainerPort),
 			fmt.Sprintf("publish it on 127.0.0.1 only: -p 127.0.0.1:%d:%d", p.HostPort, p.ContainerPort),

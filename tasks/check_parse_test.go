@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -29,8 +30,11 @@ func TestParseDockerPS(t *testing.T) {
 func TestFindCulpritsPrefersContainer(t *testing.T) {
 	out := "--- ss ---\nLISTEN 0 5 0.0.0.0:8888 0.0.0.0:* users:((\"docker-proxy\",pid=77,fd=4))\n" +
 		"LISTEN 0 5 0.0.0.0:9999 0.0.0.0:* users:((\"nc\",pid=88,fd=3))\n" +
-		"--- docker ---\nlab\t0.0.0.0:8888->8888/tcp\n--- ps ---\n   88 cicf  0.0 12 nc\n"
+		"--- docker ---\nlab\t0.0.0.0:8888->8888/tcp, :::8888->8888/tcp\n--- ps ---\n   88 cicf  0.0 12 nc\n"
 	m := findCulprits(out)
+	if got := m[8888].what; !strings.Contains(got, "publishes 0.0.0.0:8888->8888") {
+		t.Errorf("culprit of 8888 = %q, want the IPv4 entry Docker lists first", got)
+	}
 	if got, want := m[8888].fix, "publish it on 127.0.0.1 only: -p 127.0.0.1:8888:8888"; got != want {
 		t.Errorf("fix for 8888 = %q, want %q", got, want)
 	}

@@ -15,8 +15,13 @@ const resourcesCommand = `echo '--- load ---'; cat /proc/loadavg; ` +
 	`echo '--- ps ---'; ps -eo pid,user:32,pcpu,etimes,comm --no-headers --sort=-pcpu 2>/dev/null | head -n 5; true`
 
 // diskFailPercent is the root filesystem use at which resources fail:
-// JupyterLab and apt break on a full disk.
-const diskFailPercent = 95
+// JupyterLab and apt break on a full disk. memFailPercent is the memory in
+// use at which they fail: the kernel is about to kill the biggest process,
+// usually the student's notebook kernel.
+const (
+	diskFailPercent = 95
+	memFailPercent  = 95
+)
 
 // checkResources reads load, CPU, memory and disk. High CPU alone does not
 // fail: the sweep fails it once it has lasted cpu_for (see sustainCPU),
@@ -61,6 +66,11 @@ func (c *Checker) resourcesResult(vm VM, out string) Result {
 		res.Numbers["disk_percent"] = disk
 	}
 	res.Detail = fmt.Sprintf("CPU %.0f%%, memory %.0f%%, disk %.0f%%", cpu, mem, disk)
+	if okMem && mem >= memFailPercent {
+		res.Status = CheckFail
+		res.Detail = fmt.Sprintf("memory %.0f%% used", mem)
+		res.Fix = "Find what holds it: ps aux --sort=-rss | head; restart a notebook's kernel to free its memory"
+	}
 	if okDisk && disk >= diskFailPercent {
 		res.Status = CheckFail
 		res.Detail = fmt.Sprintf("disk %.0f%% full", disk)
@@ -81,7 +91,8 @@ func (c *Checker) resourcesResult(vm VM, out string) Result {
 
 // sustainCPU carries high CPU across sweeps: prev is the VM's previous
 // resources result. CPU at or above the threshold keeps prev's Since; once
-// it has lasted cpu_for the result fails.
+// it has lasted cpu_for the result fails, at once (Immediate): cpu_for
+// already waited out the blips that fire_after is for.
 func sustainCPU(cfg AlertConfig, prev *Result, r Result) Result {
 	if r.Check != CheckResources || r.Since.IsZero() {
 		return r
@@ -90,7 +101,7 @@ func sustainCPU(cfg AlertConfig, prev *Result, r Result) Result {
 		r.Since = prev.Since
 	}
 	if lasted := r.At.Sub(r.Since); lasted >= cfg.CPUFor {
-		r.Status = CheckFail
+		r.Status, r.Immediate = CheckFail, true
 		r.Detail = fmt.Sprintf("%s, for %s", r.Detail, lasted.Round(time.Second))
 	}
 	return r

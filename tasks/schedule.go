@@ -21,9 +21,12 @@ type Scheduler struct {
 	ctx    context.Context // parent of every run; cancelled when Stop gives up waiting
 	cancel context.CancelFunc
 
-	mu    sync.Mutex
-	stats map[string]*JobStats
-	ids   map[string]cron.EntryID
+	mu      sync.Mutex
+	stats   map[string]*JobStats
+	ids     map[string]cron.EntryID
+	jobs    map[string]cron.Job // with the chain: a run at start also skips
+	atStart []string
+	extra   sync.WaitGroup // runs at start, which cron does not wait for
 }
 
 // JobStats counts what a job did since Start.
@@ -46,7 +49,7 @@ func NewScheduler(loc *time.Location, logger *slog.Logger) *Scheduler {
 	return &Scheduler{
 		cron: cron.New(cron.WithLocation(loc), cron.WithParser(cronParser), cron.WithLogger(cronLogger{logger, nil})),
 		loc:  loc, log: logger, ctx: ctx, cancel: cancel,
-		stats: map[string]*JobStats{}, ids: map[string]cron.EntryID{},
+		stats: map[string]*JobStats{}, ids: map[string]cron.EntryID{}, jobs: map[string]cron.Job{},
 	}
 }
 
@@ -70,7 +73,21 @@ func (s *Scheduler) Add(name, spec string, timeout time.Duration, fn func(ctx co
 	if err != nil {
 		return Errorf(EINVALID, "alerts.%s = %q is not a cron spec (%v).", name, spec, err)
 	}
-	s.stats[name], s.ids[name] = st, id
+	s.stats[name], s.ids[name], s.jobs[name] = st, id, job
+	return nil
+}
+
+// RunAtStart makes Start also run job name once at once, not only at its
+// next scheduled time: after a restart, what changed while the bot was down
+// (a resolve) is found without waiting for the schedule. It returns
+// EINVALID for a job not added. Call it before Start.
+func (s *Scheduler) RunAtStart(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.jobs[name]; !ok {
+		return Errorf(EINVALID, "No job %s to run at start.", name)
+	}
+	s.atStart = append(s.atStart, name)
 	return nil
 }
 
@@ -122,22 +139,36 @@ func (s *Scheduler) Next(name string) time.Time {
 	return s.cron.Entry(id).Next
 }
 
-// Start starts running the jobs in the background.
-func (s *Scheduler) Start() { s.cron.Start() }
+// Start starts running the jobs in the background, and those marked by
+// RunAtStart once at once.
+func (s *Scheduler) Start() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, name := range s.atStart {
+		s.extra.Go(s.jobs[name].Run)
+	}
+	s.cron.Start()
+}
 
 // Stop stops scheduling and waits for the runs in flight to end. If ctx
 // ends first, it cancels their contexts and still waits for them to
 // return (each run takes its context, so that is soon). It returns ctx's
 // error in that case, else nil.
 func (s *Scheduler) Stop(ctx context.Context) error {
-	done := s.cron.Stop()
+	cronDone := s.cron.Stop()
+	done := make(chan struct{})
+	go func() {
+		<-cronDone.Done()
+		s.extra.Wait()
+		close(done)
+	}()
 	select {
-	case <-done.Done():
+	case <-done:
 		s.cancel()
 		return nil
 	case <-ctx.Done():
 		s.cancel()
-		<-done.Done()
+		<-done
 		return fmt.Errorf("stop scheduler: %w", ctx.Err())
 	}
 }

@@ -24,8 +24,10 @@ const (
 
 // ScheduleAlerts adds the uptime, firewall and resources sweeps and the
 // daily digest to s on the specs of a's configuration. The digest job
-// queues one digest per calendar day in s's time zone (QueueDigest). It
-// returns EINVALID naming the key of a bad spec.
+// queues one digest per calendar day in s's time zone (QueueDigest). The
+// uptime sweep also runs at Start, so a resolve that happened while the bot
+// was down is found at once. It returns EINVALID naming the key of a bad
+// spec.
 func ScheduleAlerts(s *Scheduler, a *Alerts) error {
 	cfg := a.Config()
 	sweep := func(kind SweepKind) func(context.Context) error {
@@ -54,5 +56,5 @@ func ScheduleAlerts(s *Scheduler, a *Alerts) error {
 			return err
 		}
 	}
-	return nil
+	return s.RunAtStart(JobUptime)
 }

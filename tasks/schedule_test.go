@@ -33,6 +33,28 @@ func stopWithin(t *testing.T, s *tasks.Scheduler, d time.Duration) {
 	}
 }
 
+// stopWaits checks that Stop returns only after the run in flight, which
+// ends when release is closed and then counts itself in finished.
+func stopWaits(t *testing.T, s *tasks.Scheduler, release chan struct{}, finished *atomic.Int32) {
+	t.Helper()
+	stopped := make(chan int32, 1)
+	go func() {
+		if err := s.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+		stopped <- finished.Load()
+	}()
+	select {
+	case <-stopped:
+		t.Fatal("Stop returned while a run was in flight")
+	case <-time.After(300 * time.Millisecond): // only a weaker test if slow
+	}
+	close(release)
+	if n := <-stopped; n != 1 {
+		t.Errorf("Stop returned with %d runs finished, want 1", n)
+	}
+}
+
 // A run due while the last one still goes is skipped, never overlapped;
 // Stop waits for the run in flight.
 func TestScheduler_skipsAndStopWaits(t *testing.T) {
@@ -57,22 +79,7 @@ func TestScheduler_skipsAndStopWaits(t *testing.T) {
 	if st := s.Stats("slow"); st.Started != 1 || st.Running != 1 || maxRunning.Load() != 1 {
 		t.Fatalf("stats %+v, max running %d; want one run in flight", st, maxRunning.Load())
 	}
-	stopped := make(chan int32, 1)
-	go func() {
-		if err := s.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-		stopped <- finished.Load()
-	}()
-	select {
-	case <-stopped:
-		t.Fatal("Stop returned while a run was in flight")
-	case <-time.After(300 * time.Millisecond): // only a weaker test if slow
-	}
-	close(release)
-	if n := <-stopped; n != 1 {
-		t.Errorf("Stop returned with %d runs finished, want 1", n)
-	}
+	stopWaits(t, s, release, &finished)
 }
 
 // Each run has a deadline; a failed run is counted with its error.
@@ -160,4 +167,28 @@ func TestScheduleAlerts(t *testing.T) {
 	if len(firing) != 1 || firing[0].VM != "emma" || firing[0].Check != tasks.CheckHTTPS {
 		t.Errorf("firing events %+v, want emma/https once", firing)
 	}
+}
+
+// A job marked to run at start runs at once, though its schedule is a year
+// away, and Stop waits for that run too.
+func TestScheduler_runAtStart(t *testing.T) {
+	s := tasks.NewScheduler(time.UTC, nil)
+	release := make(chan struct{})
+	var finished atomic.Int32
+	if err := s.Add("yearly", "0 0 1 1 *", time.Minute, func(ctx context.Context) error {
+		<-release
+		finished.Add(1)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RunAtStart("nope"); tasks.ErrorCode(err) != tasks.EINVALID {
+		t.Errorf("RunAtStart(nope) = %v, want EINVALID", err)
+	}
+	if err := s.RunAtStart("yearly"); err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	waitFor(t, "the run at start", func() bool { return s.Stats("yearly").Started == 1 })
+	stopWaits(t, s, release, &finished)
 }

@@ -3,6 +3,7 @@ package tasks
 import (
 	"context"
 	"fmt"
+	"sort"
 	"sync"
 )
 
@@ -11,7 +12,7 @@ type SweepSummary struct {
 	Kind    SweepKind
 	VMs     int      // VMs looked at
 	Results int      // results stored
-	Grouped []string // checks that failed class-wide this sweep
+	Grouped []string // checks that failed class-wide this sweep, sorted
 	Cloud   bool     // DigitalOcean could not be reached
 }
 
@@ -22,6 +23,7 @@ type sweepPlan struct {
 	grouped   map[string][]string // check → failing VMs, for checks failing class-wide
 	immediate map[string]bool     // a grouped check whose member failures fire at once
 	cloud     *Result             // the GroupCloud result; nil if not asked
+	busy      map[string]string   // VMs a run is changing → the run's kind
 }
 
 // Sweep runs the checks of kind over every VM concurrently, at most
@@ -35,7 +37,7 @@ func (a *Alerts) Sweep(ctx context.Context, kind SweepKind) (SweepSummary, error
 	if checks == nil {
 		return sum, Errorf(EINVALID, "No sweep %q. Try uptime, firewall or resources.", kind)
 	}
-	list, err := a.vms.ListVMs(ctx)
+	vms, err := a.listVMs(ctx)
 	if err != nil {
 		return sum, fmt.Errorf("sweep %s: %w", kind, err)
 	}
@@ -43,23 +45,19 @@ func (a *Alerts) Sweep(ctx context.Context, kind SweepKind) (SweepSummary, error
 	if err != nil {
 		return sum, fmt.Errorf("sweep %s: %w", kind, err)
 	}
-	vms := make([]VM, len(list))
-	for i, vm := range list {
-		vms[i] = *vm
+	busy, err := a.busyVMs(ctx)
+	if err != nil {
+		return sum, fmt.Errorf("sweep %s: %w", kind, err)
 	}
-	plan := sweepPlan{checks: checks}
-	if kind == SweepUptime && a.droplets != nil {
-		r := Result{Check: GroupCloud, Status: CheckOK, Detail: "DigitalOcean answers", At: a.now()}
-		if _, err := a.droplets.ListDroplets(ctx, a.tag); err != nil {
-			a.log.WarnContext(ctx, "sweep: DigitalOcean unreachable", "err", err)
-			r.Status, r.Detail = CheckFail, "DigitalOcean's API does not answer"
-			r.Fix = "Check https://status.digitalocean.com; VM alerts wait until it answers."
-			sum.Cloud = true
+	plan := sweepPlan{checks: checks, busy: busy}
+	if kind == SweepUptime {
+		if plan.cloud, err = a.cloudResult(ctx); err != nil {
+			return sum, fmt.Errorf("sweep %s: %w", kind, err)
 		}
-		plan.cloud = &r
+		sum.Cloud = plan.cloud != nil && plan.cloud.Status == CheckFail
 	}
 
-	// Each VM's checks run in order in one goroutine (hostkey after ssh);
+	// Each VM holds one slot while its checks run (hostkey after ssh);
 	// the semaphore bounds the VMs in flight, and every check has its own
 	// deadline, so one slow VM holds one slot for a bounded time.
 	perVM := make([][]Result, len(vms))
@@ -73,7 +71,7 @@ func (a *Alerts) Sweep(ctx context.Context, kind SweepKind) (SweepSummary, error
 				return
 			}
 			defer func() { <-sem }()
-			perVM[i] = a.checkVM(ctx, vm, checks, prev)
+			perVM[i] = a.checkVM(ctx, vm, checks, prev, busy)
 		})
 	}
 	wg.Wait()
@@ -90,12 +88,50 @@ func (a *Alerts) Sweep(ctx context.Context, kind SweepKind) (SweepSummary, error
 	sum.VMs, sum.Results = len(vms), len(rs)
 
 	counted := inhibit(rs, prev)
-	plan.grouped, plan.immediate = groupFailures(counted, vms, a.cfg)
+	plan.grouped, plan.immediate = groupFailures(counted, vms, busy)
 	for c := range plan.grouped {
 		sum.Grouped = append(sum.Grouped, c)
 	}
+	sort.Strings(sum.Grouped)
 	if err := a.apply(ctx, vms, counted, plan); err != nil {
 		return sum, fmt.Errorf("sweep %s: %w", kind, err)
 	}
+	if kind == SweepUptime {
+		if err := a.forgetGone(ctx, vms, a.now()); err != nil {
+			return sum, fmt.Errorf("sweep %s: %w", kind, err)
+		}
+	}
 	return sum, nil
+}
+
+// cloudResult says whether DigitalOcean answers: from the reconcile job's
+// stored view if there is one, else by asking. It returns nil when neither
+// source is set or no reconcile has run yet, and an error only when the
+// store fails.
+func (a *Alerts) cloudResult(ctx context.Context) (*Result, error) {
+	r := Result{Check: GroupCloud, Status: CheckOK, Detail: "DigitalOcean answers", At: a.now()}
+	var why string
+	switch {
+	case a.views != nil:
+		v, err := a.views.CloudView(ctx, a.tag)
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		why = v.Err
+	case a.droplets != nil:
+		if _, err := a.droplets.ListDroplets(ctx, a.tag); err != nil {
+			why = ErrorMessage(err)
+		}
+	default:
+		return nil, nil
+	}
+	if why != "" {
+		a.log.WarnContext(ctx, "sweep: DigitalOcean unreachable", "err", why)
+		r.Status, r.Detail = CheckFail, "DigitalOcean's API does not answer: "+why
+		r.Fix = "Check https://status.digitalocean.com; VM alerts wait until it answers."
+	}
+	return &r, nil
 }

@@ -34,6 +34,12 @@ type alertEnv struct {
 // newAlertEnv starts names as healthy simulated VMs at 198.18.0.N.
 func newAlertEnv(t *testing.T, withCloud bool, names ...string) *alertEnv {
 	t.Helper()
+	return newAlertEnvAt(t, "198.18.0.%d", withCloud, names...)
+}
+
+// newAlertEnvAt is newAlertEnv with the VMs' addresses from ipFormat.
+func newAlertEnvAt(t testing.TB, ipFormat string, withCloud bool, names ...string) *alertEnv {
+	t.Helper()
 	e := &alertEnv{now: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC), path: filepath.Join(t.TempDir(), "cicf.db"),
 		sim: vmsim.New(0), keys: map[string]string{}}
 	e.open(t)
@@ -46,7 +52,7 @@ func newAlertEnv(t *testing.T, withCloud bool, names ...string) *alertEnv {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ip := fmt.Sprintf("198.18.0.%d", i+10)
+		ip := fmt.Sprintf(ipFormat, i+10)
 		e.keys[name] = pub
 		e.sim.Add(ip, pub, true)
 		if err := e.vms.UpsertVM(t.Context(), &tasks.VM{Name: name, DropletID: 100 + i, Status: "active", IPv4: ip, HostKey: pub}); err != nil {
@@ -62,7 +68,7 @@ func newAlertEnv(t *testing.T, withCloud bool, names ...string) *alertEnv {
 }
 
 // open opens (or reopens, as a restarted bot would) the database.
-func (e *alertEnv) open(t *testing.T) {
+func (e *alertEnv) open(t testing.TB) {
 	t.Helper()
 	db, err := store.Open(context.Background(), e.path, e.clock)
 	if err != nil {
@@ -139,7 +145,7 @@ func (e *alertEnv) events(t *testing.T) []string {
 }
 
 // state returns the stored alert state of (vm, check), zero if none.
-func (e *alertEnv) state(t *testing.T, vm, check string) tasks.AlertState {
+func (e *alertEnv) state(t testing.TB, vm, check string) tasks.AlertState {
 	t.Helper()
 	all, err := e.alerts.AlertStates(t.Context())
 	if err != nil {

@@ -48,10 +48,10 @@ func inhibit(rs []Result, prev map[resultKey]Result) []Result {
 // groupFailures returns, for each check failing on at least half the
 // checkable VMs and at least GroupMin of them, the failing VMs sorted, and
 // whether any of those failures was one that fires at once.
-func groupFailures(rs []Result, vms []VM, cfg AlertConfig) (map[string][]string, map[string]bool) {
+func groupFailures(rs []Result, vms []VM, busy map[string]string) (map[string][]string, map[string]bool) {
 	checkable := 0
 	for _, vm := range vms {
-		if notCheckable(vm) == "" {
+		if notCheckable(vm, busy) == "" {
 			checkable++
 		}
 	}

@@ -45,6 +45,7 @@ func TestGroupFailures(t *testing.T) {
 		}
 		return out
 	}
+	up := func(name string) VM { return VM{Name: name, IPv4: "198.18.0.9", HostKey: "k", Status: "active"} }
 	fails := func(n int, imm bool) []Result {
 		var rs []Result
 		for i := range n {
@@ -63,10 +64,23 @@ func TestGroupFailures(t *testing.T) {
 		{"3 of 7 is under half", vms(7), fails(3, false), false, false},
 		{"2 of 2 is under GroupMin", vms(2), fails(2, false), false, false},
 		{"off VMs do not count in the class", append(vms(4), VM{Name: "x", Status: "off"}, VM{Name: "y", Status: "off"}, VM{Name: "w"}), fails(3, false), true, false},
+		{"VMs under a run do not count either", append(vms(4), up("u"), up("v"), up("w")), fails(3, false), true, false},
 	} {
-		g, imm := groupFailures(c.rs, c.vms, DefaultAlertConfig())
+		g, imm := groupFailures(c.rs, c.vms, map[string]string{"u": "reset", "v": "reset", "w": "provision"})
 		if _, ok := g[CheckHTTPS]; ok != c.grouped || imm[CheckHTTPS] != c.imm {
 			t.Errorf("%s: grouped %v imm %v, want %v %v", c.name, ok, imm[CheckHTTPS], c.grouped, c.imm)
+		}
+	}
+}
+
+func TestClipText(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{{"", 3, ""}, {"abc", 3, "abc"}, {"abcd", 3, "abc…"}, {"ääää", 2, "ää…"}} {
+		if got := clipText(c.in, c.n); got != c.want {
+			t.Errorf("clipText(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
 		}
 	}
 }

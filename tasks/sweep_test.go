@@ -1,12 +1,14 @@
 package tasks_test
 
 import (
+	"log/slog"
 	"reflect"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/cicf/cicf-bot/store"
 	"github.com/cicf/cicf-bot/tasks"
 )
 
@@ -126,8 +128,15 @@ func TestSweep_notGroupedBelowMin(t *testing.T) {
 // DigitalOcean unreachable: one class-wide alert, no VM counter moves.
 func TestSweep_cloudDown(t *testing.T) {
 	e := newAlertEnv(t, true, fleet4...)
-	e.setService(t, "emma", false)
 	e.do.FailNext(100, 503, 0)
+	cloudDownFreezes(t, e)
+}
+
+// cloudDownFreezes sweeps three times with emma's HTTPS down while
+// DigitalOcean is unreachable: one class-wide alert, emma's counter still.
+func cloudDownFreezes(t *testing.T, e *alertEnv) {
+	t.Helper()
+	e.setService(t, "emma", false)
 	for range 3 {
 		if sum := e.sweep(t, tasks.SweepUptime); !sum.Cloud {
 			t.Fatal("summary does not say DigitalOcean is down")
@@ -153,50 +162,6 @@ func TestSweep_hostKeyAtOnce(t *testing.T) {
 	if st := e.state(t, "emma", tasks.CheckSSH); st.Fails != 0 {
 		t.Errorf("emma/ssh Fails = %d, want 0: a changed key is one alert", st.Fails)
 	}
-}
-
-// A mute keeps state but says nothing; when it ends with the failure still
-// there, the firing message comes at once.
-func TestSweep_muteAndExpiry(t *testing.T) {
-	e := newAlertEnv(t, false, fleet4...)
-	if err := e.alerts.Mute(t.Context(), tasks.Mute{VM: "emma", Until: e.now.Add(10 * time.Minute), By: "U0TEACH01"}, e.now); err != nil {
-		t.Fatal(err)
-	}
-	e.setService(t, "emma", false)
-	for range 4 {
-		e.sweep(t, tasks.SweepUptime)
-	}
-	wantEvents(t, e, "muted emma/")
-	if st := e.state(t, "emma", tasks.CheckHTTPS); !st.Firing || st.Announced != 0 {
-		t.Fatalf("muted emma/https = %+v, want firing, not announced", st)
-	}
-	e.now = e.now.Add(10 * time.Minute)
-	// The resources sweep does not look at HTTPS, yet the mute's end
-	// announces its failure at once.
-	e.sweep(t, tasks.SweepResources)
-	wantEvents(t, e, "muted emma/", "unmuted emma/", "firing emma/https")
-}
-
-// A restarted bot (a new engine over a reopened file) neither repeats the
-// firing message nor loses the resolve.
-func TestSweep_restart(t *testing.T) {
-	e := newAlertEnv(t, false, fleet4...)
-	e.setService(t, "emma", false)
-	for range 4 {
-		e.sweep(t, tasks.SweepUptime)
-	}
-	e.db.Close()
-	e.open(t)
-	e.engine = e.newEngine()
-	e.sweep(t, tasks.SweepUptime)
-	wantEvents(t, e, "firing emma/https")
-	e.setService(t, "emma", true)
-	e.sweep(t, tasks.SweepUptime)
-	e.db.Close()
-	e.open(t)
-	e.engine = e.newEngine()
-	e.sweep(t, tasks.SweepUptime)
-	wantEvents(t, e, "firing emma/https", "resolved emma/https")
 }
 
 // Two replicas sweeping the same database at the same moments fire once.
@@ -248,4 +213,67 @@ func TestCheckNow(t *testing.T) {
 	if st := e.state(t, "emma", tasks.CheckHTTPS); st.Fails != 1 {
 		t.Errorf("emma/https Fails = %d after CheckNow, want 1", st.Fails)
 	}
+}
+
+// A VM that is gone (destroyed) takes its alert states with it; an
+// announced incident is told to have ended, so its thread closes.
+func TestSweep_forgetsGoneVMs(t *testing.T) {
+	e := newAlertEnv(t, false, fleet4...)
+	e.setService(t, "emma", false)
+	for range 3 {
+		e.sweep(t, tasks.SweepUptime)
+	}
+	if err := e.vms.DeleteVM(t.Context(), "emma"); err != nil {
+		t.Fatal(err)
+	}
+	if sum := e.sweep(t, tasks.SweepUptime); sum.VMs != 3 {
+		t.Errorf("swept %d VMs, want 3", sum.VMs)
+	}
+	wantEvents(t, e, "firing emma/https", "resolved emma/https")
+	evs, err := e.alerts.EventsSince(t.Context(), time.Time{}, tasks.EventResolved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs[0].Detail != "the VM is gone" || evs[0].Incident != 1 || evs[0].Duration != 3*time.Minute {
+		t.Errorf("resolved event %+v, want incident 1 gone after 3m", evs[0])
+	}
+	all, err := e.alerts.AlertStates(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range all {
+		if st.VM == "emma" {
+			t.Errorf("state of the gone VM kept: %+v", st)
+		}
+	}
+	if rs, err := e.alerts.LatestResults(t.Context(), "emma"); err != nil || len(rs) != 0 {
+		t.Errorf("results of the gone VM: %+v, %v; want none", rs, err)
+	}
+}
+
+// With the reconcile job's stored view, a failed last call to DigitalOcean
+// is the class-wide alert, without an API call of the sweep's own.
+func TestSweep_cloudDownFromView(t *testing.T) {
+	e := newAlertEnv(t, false, fleet4...)
+	views := store.NewCloudViewStore(e.db)
+	e.engine = tasks.NewAlerts(tasks.AlertsDeps{
+		VMs: e.vms, SSH: e.sim, Prober: e.sim, Scanner: proberScanner{e.sim}, Store: e.alerts, Views: views, Tag: "cicf",
+		Now: e.clock, Logger: slog.New(slog.DiscardHandler),
+	})
+	if sum := e.sweep(t, tasks.SweepUptime); sum.Cloud { // before any reconcile: nothing to say
+		t.Fatal("cloud down before any reconcile")
+	}
+	save := func(errText string) {
+		t.Helper()
+		if _, err := views.SaveCloudView(t.Context(), &tasks.CloudView{Tag: "cicf", CheckedAt: e.now, Err: errText}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save("DigitalOcean did not answer in time.")
+	cloudDownFreezes(t, e)
+	save("")
+	for range 2 {
+		e.sweep(t, tasks.SweepUptime)
+	}
+	wantEvents(t, e, "firing /group:cloud", "resolved /group:cloud")
 }

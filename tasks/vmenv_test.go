@@ -33,6 +33,7 @@ type cloudEnv struct {
 	runs     *store.RunService
 	vms      *store.VMService
 	students *store.StudentService
+	ssh      tasks.RemoteDialer // the bot's own, as the runner uses it
 
 	fleet *testvm.Fleet
 }
@@ -58,13 +59,14 @@ func newCloudEnv(t *testing.T, firstIndex int) *cloudEnv {
 		t.Fatal(err)
 	}
 	e.students, e.vms, e.runs = store.NewStudentService(db), store.NewVMService(db), store.NewRunService(db)
+	e.ssh = sshclient.NewDialer(signer, sshclient.DialerConfig{Logger: logger})
 	e.runner = tasks.NewRunner(tasks.RunnerConfig{
 		Domain: domain, Region: "nyc3", Size: "s-1vcpu-2gb", Image: "debian-12-x64", Tag: classTag,
 		PollInterval: 100 * time.Millisecond, BootTimeout: 30 * time.Second, SSHTimeout: time.Minute, VerifyTimeout: 30 * time.Second,
 	}, tasks.RunnerDeps{
 		Runs: e.runs, VMs: e.vms, Students: e.students, Records: store.NewDNSRecordStore(db),
 		Cloud:  digitalocean.New(digitalocean.Config{Token: "t", BaseURL: e.sim.URL(), RatePerMinute: 1 << 20, PollInterval: 50 * time.Millisecond, Logger: logger}),
-		SSH:    sshclient.NewDialer(signer, sshclient.DialerConfig{Logger: logger}),
+		SSH:    e.ssh,
 		Prober: &probe.Prober{RootCAs: e.ca.Pool},
 		Now:    time.Now, Logger: logger,
 	})
