@@ -20,12 +20,8 @@ type alertParts struct {
 // buildAlerts wires the alert engine over the store and the adapters.
 func (m *Main) buildAlerts(db *store.DB, vms tasks.VMService, p parts, droplets tasks.DropletLister) *alertParts {
 	svc := store.NewAlertService(db)
-	scanner := p.scanner
-	if scanner == nil {
-		scanner = proberScanner{p.prober}
-	}
 	engine := tasks.NewAlerts(tasks.AlertsDeps{
-		VMs: vms, SSH: p.ssh, Prober: p.prober, Scanner: scanner, Store: svc, Config: m.Config.Alerts,
+		VMs: vms, SSH: p.ssh, Prober: p.prober, Scanner: p.scanner, Store: svc, Config: m.Config.Alerts,
 		Droplets: droplets, Tag: m.Config.Tag, Domain: m.Config.Domain, Now: m.Now, Logger: m.Logger,
 	})
 	return &alertParts{service: svc, engine: engine, costs: &tasks.Costs{Droplets: droplets, Tag: m.Config.Tag}}
@@ -72,25 +68,3 @@ func (m *Main) startAlerts(ctx context.Context, api handlers.SlackMessenger, cha
 // schedulerGrace is how long shutdown waits for a sweep in flight before
 // cancelling it.
 const schedulerGrace = 30 * time.Second
-
-// proberScanner scans with Prober.OpenPorts when no dedicated scanner is
-// wired: the ports a student's VM is most likely to expose by mistake.
-type proberScanner struct{ p tasks.Prober }
-
-// fallbackPorts are scanned when the caller gives none.
-var fallbackPorts = []int{21, 22, 23, 25, 80, 443, 2375, 3000, 3306, 5000, 5432, 6379, 8000, 8080, 8443, 8888, 9000, 27017}
-
-func (s proberScanner) ScanPorts(ctx context.Context, addrs []string, ports []int) (map[string][]int, error) {
-	if ports == nil {
-		ports = fallbackPorts
-	}
-	out := make(map[string][]int, len(addrs))
-	for _, a := range addrs {
-		open, err := s.p.OpenPorts(ctx, a, ports, 2*time.Second)
-		if err != nil {
-			return nil, tasks.Errorf(tasks.EUNAVAILABLE, "scan %s: %v", a, err)
-		}
-		out[a] = append([]int{}, open...)
-	}
-	return out, nil
-}

@@ -101,7 +101,7 @@ type parts struct {
 	cloud  tasks.Cloud
 	ssh    tasks.RemoteDialer
 	prober tasks.Prober
-	// scanner is the firewall check's port scanner; nil scans with prober.
+	// scanner is the firewall check's port scanner.
 	scanner tasks.PortScanner
 	// progress returns the reporter of runs, given the store's runs (the
 	// Slack reporter records its messages there).
@@ -201,6 +201,7 @@ func (m *Main) realParts(progress func(tasks.RunService) tasks.ProgressReporter)
 		cloud:    digitalocean.New(digitalocean.Config{Token: m.Config.DOToken, BaseURL: m.Config.DOAPIURL, Logger: m.Logger}),
 		ssh:      sshclient.NewDialer(signer, sshclient.DialerConfig{Logger: m.Logger}),
 		prober:   &probe.Prober{},
+		scanner:  &probe.Scanner{},
 		progress: progress,
 	}, nil
 }
