@@ -36,7 +36,7 @@ func TestDemoPrintsChannelAlerts(t *testing.T) {
 	})
 	want := map[string]bool{
 		"#class] :rotating_light: *jasmine.cicf.cloud* firewall failing: port 8888": false,
-		"#class] :rotating_light: *dylan.cicf.cloud* HTTPS failing":                false,
+		"#class] :rotating_light: *dylan.cicf.cloud* HTTPS failing":                 false,
 	}
 	lines := make(chan string)
 	go func() {
