@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -278,6 +279,31 @@ func about(since time.Time, threaded bool, words ...string) func(slacksim.Messag
 		}
 		return true
 	}
+}
+
+// clickAlert clicks a button of the alert message ts as user and returns
+// the bot's answer to the click.
+func (e *alertEnv) clickAlert(t *testing.T, user, actionID, ts, vm string) slacksim.Response {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	id, err := e.slack.SendBlockAction(ctx, slacksim.BlockAction{UserID: user, ChannelID: alertChannel, MessageTS: ts, ActionID: actionID, BlockID: "cicf_alert_" + vm, Value: vm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := e.slack.WaitResponse(ctx, id)
+	if err != nil {
+		t.Fatalf("no answer to the click: %v", err)
+	}
+	var blocks []struct {
+		Text struct{ Text string } `json:"text"`
+	}
+	if json.Unmarshal(resp.Blocks, &blocks) == nil {
+		for _, b := range blocks {
+			resp.Text += "\n" + b.Text.Text
+		}
+	}
+	return resp
 }
 
 // vmFirewall runs nft inside the VM's network namespace.

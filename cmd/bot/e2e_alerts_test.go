@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cicf/cicf-bot/internal/slacksim"
+	"github.com/cicf/cicf-bot/internal/testvm"
 	"github.com/cicf/cicf-bot/tasks"
 )
 
@@ -82,13 +84,28 @@ func TestServeAlerts(t *testing.T) {
 	run("a listener on 8888 started by the student names the port and the process", func(t *testing.T) {
 		start := time.Now()
 		vm := e.vms["cyd"]
-		if _, err := vm.Exec("su", "-s", "/bin/sh", "cicf", "-c", "cd /tmp && setsid python3 -m http.server 8888 >/dev/null 2>&1 < /dev/null &"); err != nil {
-			t.Fatal(err)
-		}
+		listen(t, vm, 8888)
 		msg := e.waitMessage(t, "cyd's firewall alert", about(start, false, "cyd.cicf.cloud", "firewall", "8888"))
 		if !strings.Contains(msg.Text, "python3") {
 			t.Errorf("firewall alert %q does not name the process python3", msg.Text)
 		}
+
+		// The alert's buttons answer instructors only, the role read at
+		// the click, and leave the alert message alone.
+		if !strings.Contains(msg.Blocks, `"value":"cyd"`) {
+			t.Fatalf("the alert has no buttons for cyd: %s", msg.Blocks)
+		}
+		if r := e.clickAlert(t, "U0ALRT002", "cicf_alert_mute", msg.TS, "cyd"); !strings.Contains(r.Text, "Only instructors") || r.ReplaceOriginal {
+			t.Errorf("the student's Mute click = %q (replace %v), want a refusal", r.Text, r.ReplaceOriginal)
+		}
+		if r := e.clickAlert(t, e2eTeacher, "cicf_alert_check", msg.TS, "cyd"); !strings.Contains(r.Text, "*cyd.cicf.cloud* checked now") || !strings.Contains(r.Text, "✗ firewall") {
+			t.Errorf("Check now = %q, want cyd's results with the firewall failing", r.Text)
+		}
+		if r := e.clickAlert(t, e2eTeacher, "cicf_alert_mute", msg.TS, "cyd"); !strings.Contains(r.Text, "Muted *cyd.cicf.cloud* until") {
+			t.Errorf("the instructor's Mute click = %q", r.Text)
+		}
+		e.waitMessage(t, "the mute announcement", about(start, false, "muted alerts of *cyd.cicf.cloud*", "muted from the alert"))
+		expectReply(t, e.send(t, e2eTeacher, "unmute cyd"), "Unmuted")
 		if _, err := vm.Exec("pkill", "-f", "http.server 8888"); err != nil {
 			t.Fatal(err)
 		}
@@ -171,6 +188,16 @@ func TestServeAlerts(t *testing.T) {
 
 	if rl := e.slack.RateLimited(); len(rl) > 0 {
 		t.Logf("%d posts got 429 and were retried after Retry-After", len(rl))
+	}
+}
+
+// listen starts a web server on port as the student, as one would type
+// python3 -m http.server in a terminal.
+func listen(t *testing.T, vm *testvm.VM, port int) {
+	t.Helper()
+	cmd := fmt.Sprintf("cd /tmp && setsid python3 -m http.server %d >/dev/null 2>&1 < /dev/null &", port)
+	if _, err := vm.Exec("su", "-s", "/bin/sh", "cicf", "-c", cmd); err != nil {
+		t.Fatal(err)
 	}
 }
 
