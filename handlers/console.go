@@ -160,9 +160,10 @@ func readConsoleLine(br *bufio.Reader) (string, error) {
 // input is a terminal (piped input is read as it comes, and never echoed
 // into the transcript), and sets it.
 func (c *Console) askPassword(ctx context.Context, lines <-chan string) *Reply {
-	fmt.Fprint(c.Out, "New JupyterLab password (not shown): ")
+	// Echo goes off before the prompt shows, so nothing typed after it echoes.
 	restore := noEcho(c.In)
 	defer restore()
+	fmt.Fprint(c.Out, "New JupyterLab password (not shown): ")
 	select {
 	case <-ctx.Done():
 		return Textf("Cancelled; the password was not changed.")

@@ -34,6 +34,9 @@ func (r *Router) help(ctx context.Context, req *Request) (*Reply, error) {
 		return Textf("*cicf-bot* runs the class's cloud VMs. You are not on the class roster yet. %s", r.askInstructor()), nil
 	}
 	var b strings.Builder
+	if role == tasks.RoleStudent {
+		b.WriteString(r.studentSteps(req.Caller.Student))
+	}
 	fmt.Fprintf(&b, "*cicf-bot* commands for %ss:\n", role)
 	for _, v := range r.cmds.verbs() {
 		if u, ok := r.cmds[v].usageFor(role); ok && !r.cmds[v].Hidden {
@@ -69,4 +72,19 @@ func usageLine(verb string, u Usage) string {
 		return "/cicf " + verb
 	}
 	return "/cicf " + verb + " " + u.Args
+}
+
+// studentSteps is what a student does first, in order, without asking
+// anyone: the lead of their help and of the welcome message.
+func (r *Router) studentSteps(s *tasks.Student) string {
+	name := "NAME"
+	if s != nil {
+		name = s.Name
+	}
+	fqdn := r.fleet.FQDN(name)
+	return fmt.Sprintf("*Getting started* — three steps:\n"+
+		"1. `/cicf key ssh-ed25519 AAAA… you@laptop` — your SSH public key, the one line of `~/.ssh/id_ed25519.pub` (no key yet? `ssh-keygen -t ed25519`).\n"+
+		"2. `/cicf ssh-config` — add its block to `~/.ssh/config` and its line to `~/.ssh/known_hosts`, then log in with `ssh %s`.\n"+
+		"3. `/cicf password` — set your JupyterLab password, then open https://%s (user `%s`).\n\n",
+		Escape(name), Escape(fqdn), tasks.PasswordUser)
 }

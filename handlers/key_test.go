@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -89,4 +90,73 @@ func rsaKey(t *testing.T, bits int) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk))) + " old@box"
+}
+
+// A student's help leads with the three steps, in order, before the list.
+func TestHelpStudentLeadsWithThreeSteps(t *testing.T) {
+	env := classEnv(t)
+	got := env.run(t, emmaID, "help")
+	last := -1
+	for _, w := range []string{"1. `/cicf key", "2. `/cicf ssh-config`", "`ssh emma`", "3. `/cicf password`", "https://emma.cicf.cloud", "commands for students"} {
+		i := strings.Index(got, w)
+		if i <= last {
+			t.Fatalf("student help = %q, want %q after the previous step", got, w)
+		}
+		last = i
+	}
+	if got := env.run(t, instructorID, "help"); strings.Contains(got, "Getting started") {
+		t.Errorf("instructor help = %q, want no student steps", got)
+	}
+}
+
+// A key a student sets while her VM is being reset is put on the new VM by
+// the run's last step; the key command says so instead of pushing it to
+// the VM on its way out.
+func TestKeySetDuringResetReachesTheNewVM(t *testing.T) {
+	env := accessEnv(t)
+	ctx := context.Background()
+	rep := env.router.Handle(ctx, emmaID, "reset")
+	if rep.Confirm == nil {
+		t.Fatalf("reset: no confirm button: %s", rep)
+	}
+	// Every DigitalOcean call now takes a while: the run cannot finish
+	// before the key command below has run.
+	env.sim.SetLatency(300 * time.Millisecond)
+	env.router.Confirm(ctx, emmaID, rep.Confirm.ID)
+	key := newPublicKey(t, "fresh@laptop")
+	if got := env.run(t, emmaID, "key "+key); !strings.Contains(got, "reset of emma is in progress: it puts this key on") {
+		t.Fatalf("key during a reset = %q, want it left to the run", got)
+	}
+	env.sim.SetLatency(0)
+	env.runner.Wait()
+	runs, err := env.runs.ListRuns(ctx, "emma", 1)
+	if err != nil || runs[0].Kind != tasks.RunReset || runs[0].State != tasks.RunDone {
+		t.Fatalf("newest run of emma = %+v, %v; want a finished reset", runs[0], err)
+	}
+	vm, err := env.deps.Fleet.VMs.FindVM(ctx, "emma")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(env.vms.File(vm.IPv4, "/home/cicf/.ssh/authorized_keys"))
+	if !strings.Contains(got, strings.Fields(key)[1]) {
+		t.Errorf("the new VM's authorized_keys = %q, want the key set during the reset", got)
+	}
+}
+
+// A password typed after the verb is not used, and not kept in the audit
+// log: the form is the only way in.
+func TestPasswordTypedOnTheCommandLineIsRedacted(t *testing.T) {
+	env := accessEnv(t)
+	const pw = "typed in the open 123"
+	got := env.run(t, emmaID, "password "+pw)
+	if !strings.Contains(got, "what you typed after it was not used") || strings.Contains(got, pw) {
+		t.Errorf("password with arguments = %q, want it refused without repeating them", got)
+	}
+	entries, err := env.audit.ListAudit(context.Background(), 1)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("ListAudit = %v, %v", entries, err)
+	}
+	if e := entries[0]; e.Verb != "password" || e.Args != "[redacted]" || e.Outcome != tasks.EINVALID {
+		t.Errorf("audit entry = %+v, want password [redacted] %s", e, tasks.EINVALID)
+	}
 }

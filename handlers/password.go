@@ -68,7 +68,7 @@ func (r *Router) passwordTarget(ctx context.Context, c *tasks.Caller) (*tasks.St
 // breaks a rule, or a reply when userID may not set a password; both empty
 // when SetPassword may go ahead. A refusal is audited, without pw.
 func (r *Router) CheckPassword(ctx context.Context, userID, pw string) (fieldError string, refusal *Reply) {
-	err := r.checkPassword(ctx, userID, pw)
+	_, err := r.checkPassword(ctx, userID, pw)
 	if err == nil {
 		return "", nil
 	}
@@ -79,16 +79,17 @@ func (r *Router) CheckPassword(ctx context.Context, userID, pw string) (fieldErr
 	return "", Error(ctx, r.logger, err)
 }
 
-func (r *Router) checkPassword(ctx context.Context, userID, pw string) error {
+// checkPassword returns the student whose password userID may set to pw.
+func (r *Router) checkPassword(ctx context.Context, userID, pw string) (*tasks.Student, error) {
 	c, err := r.dir.Identify(ctx, userID)
 	if err != nil {
-		return fmt.Errorf("identify %s: %w", userID, err)
+		return nil, fmt.Errorf("identify %s: %w", userID, err)
 	}
 	s, err := r.passwordTarget(ctx, c)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return tasks.ValidatePassword(pw, s.Name, r.fleet.FQDN(s.Name))
+	return s, tasks.ValidatePassword(pw, s.Name, r.fleet.FQDN(s.Name))
 }
 
 // SetPassword sets userID's JupyterLab password to pw and returns the
@@ -96,14 +97,11 @@ func (r *Router) checkPassword(ctx context.Context, userID, pw string) error {
 // audited as the verb "password" with no arguments: pw reaches neither the
 // audit log, a log line nor the reply.
 func (r *Router) SetPassword(ctx context.Context, userID, pw string) *Reply {
-	err := r.checkPassword(ctx, userID, pw)
+	s, err := r.checkPassword(ctx, userID, pw)
 	var name string
 	if err == nil {
-		c, ierr := r.dir.Identify(ctx, userID)
-		if err = ierr; err == nil {
-			name = c.Student.Name
-			err = r.runner.SetPassword(ctx, name, pw)
-		}
+		name = s.Name
+		err = r.runner.SetPassword(ctx, name, pw)
 	}
 	r.auditPassword(ctx, userID, err)
 	if err == nil {

@@ -70,6 +70,9 @@ func NewRouter(d RouterDeps) *Router {
 	return r
 }
 
+// Verbs returns every verb the Router knows, help first.
+func (r *Router) Verbs() []string { return r.cmds.verbs() }
+
 // Handle runs one command for userID and always returns a reply; failures
 // become replies through Error.
 func (r *Router) Handle(ctx context.Context, userID, text string) *Reply {

@@ -28,6 +28,8 @@ type SlackProgress struct {
 	msgs    map[int64]msgRef     // run ID → its message
 	next    map[string]time.Time // channel → earliest next send
 	dms     map[int64]*studentDM // run ID → the student's DM still to send
+	// welcome writes the welcome DM; see SetWelcome.
+	welcome func(ctx context.Context, name string) (*Reply, error)
 	wake    chan struct{}
 }
 

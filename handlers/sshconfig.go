@@ -73,6 +73,9 @@ func (r *Router) sshConfigReply(ctx context.Context, name string) (*Reply, error
 		step = "3. Then add this line to `~/.ssh/known_hosts`"
 	}
 	rep.Add(step + " (the VM's pinned host key: `ssh` then never asks you to trust an unknown key):").AddMono(Escape(cfg.KnownHosts))
+	if s.PublicKey == "" {
+		rep.Add("The bot has no SSH public key of yours yet, so no key logs in: first `/cicf key ssh-ed25519 AAAA… you@laptop`.")
+	}
 	rep.Add(fmt.Sprintf("`ssh-keygen -lf ~/.ssh/known_hosts` shows it as `%s`; the card of `/cicf status` shows the same. Log in with `ssh %s`. "+
 		"If ssh ever says REMOTE HOST IDENTIFICATION HAS CHANGED, stop and tell an instructor.", Escape(cfg.Fingerprint), Escape(name)))
 	return rep, nil

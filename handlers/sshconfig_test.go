@@ -75,9 +75,20 @@ func TestSSHConfig(t *testing.T) {
 	if _, b := monos(t, env, instructorID, "ssh-config emma"); len(b) != 3 {
 		t.Errorf("instructor ssh-config emma: %d code blocks, want 3", len(b))
 	}
+	if strings.Contains(text, "no SSH public key of yours") {
+		t.Errorf("ssh-config for a student with a key = %q, want no missing-key note", text)
+	}
 	env.mustRun(t, emmaID, "ssh-config dylan", "only get the SSH settings of your own VM")
-	env.mustRun(t, dylanID, "ssh-config", "no VM with a pinned host key yet")
+	// dylan has a VM but no key yet: told to send one first.
+	if err := vms.UpsertVM(ctx, &tasks.VM{Name: "dylan", DropletID: 9, Status: "active", IPv4: "198.18.0.12", HostKey: newPublicKey(t, "")}); err != nil {
+		t.Fatal(err)
+	}
+	env.mustRun(t, dylanID, "ssh-config", "no SSH public key of yours yet")
 	env.mustRun(t, strangerID, "ssh-config", "not on the class roster")
+	if err := vms.DeleteVM(ctx, "dylan"); err != nil {
+		t.Fatal(err)
+	}
+	env.mustRun(t, dylanID, "ssh-config", "no VM with a pinned host key yet")
 	env.mustRun(t, instructorID, "ssh-config", "Type `/cicf ssh-config NAME`")
 }
 

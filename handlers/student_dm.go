@@ -37,7 +37,7 @@ var permanentDMErrors = map[string]bool{
 
 // queueDM queues the student's DM for a finished run that asks for one.
 func (p *SlackProgress) queueDM(r tasks.Run) {
-	if r.State != tasks.RunDone || r.Data.Notify == "" {
+	if r.State != tasks.RunDone || dmTo(r) == "" {
 		return
 	}
 	p.mu.Lock()
@@ -55,7 +55,7 @@ func (p *SlackProgress) sendDMs(ctx context.Context) time.Duration {
 	p.mu.Lock()
 	var due []*studentDM
 	for _, d := range p.dms {
-		to := d.run.Data.Notify
+		to := dmTo(d.run)
 		at := d.at
 		if n := p.next[to]; n.After(at) {
 			at = n
@@ -100,6 +100,9 @@ func (p *SlackProgress) sendDMs(ctx context.Context) time.Duration {
 // notifyStudent tells a student whose VM someone else reset what changed
 // and which host key to accept.
 func (p *SlackProgress) notifyStudent(ctx context.Context, r tasks.Run) error {
+	if r.Data.Welcome != "" {
+		return p.sendWelcome(ctx, r)
+	}
 	text := fmt.Sprintf("Your VM `%s.%s` was reset by %s: a fresh VM with your current SSH key and an empty home directory.%s",
 		Escape(r.VM), p.domain, who(r.RequestedBy), doneNote(r, p.domain))
 	blocks, fallback := RenderBlocks(Textf("%s", text))

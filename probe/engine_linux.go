@@ -11,14 +11,15 @@ import (
 	"time"
 )
 
-// engine carries out one pass of probes with non-blocking sockets and one
-// epoll instance, on the calling goroutine: no goroutine per probe, no
-// timer per probe. Answers are read before deadlines are checked, so a
-// port is filtered only if, at or after its deadline, the kernel had
-// received no SYN-ACK or RST for it: this process being slow can make a
-// probe wait longer, never make an answer look like silence (with a
-// goroutine and a timer per probe, a busy scheduler can fire the timer
-// before waking the reader, and a loaded machine misses open ports).
+// engine carries out its share of a pass of probes with non-blocking
+// sockets and one epoll instance, in one goroutine (runLoops runs one per
+// CPU): no goroutine and no timer per probe. A port is filtered only if an
+// epoll_wait called after its deadline did not report it, that is, the
+// kernel had received no SYN-ACK or RST for it by then: this process
+// being slow can make a probe wait longer, never make an answer look like
+// silence (with a goroutine and a timer per probe, a busy scheduler can
+// fire the timer before waking the reader, and a loaded machine misses
+// open ports).
 type engine struct {
 	s      *Scanner
 	epfd   int
@@ -137,6 +138,10 @@ func (e *engine) run(ctx context.Context, jobs []job, timeout func(*hostScan) ti
 		if wait > 0 {
 			ms = int((wait + time.Millisecond - 1) / time.Millisecond)
 		}
+		// epoll_wait reports every answer that arrived before it was
+		// called, so a probe whose deadline had passed by then and that it
+		// does not report had no answer by its deadline: filtered.
+		called := time.Now() // round trips and deadlines, not a clock reading: not injected
 		n, err := syscall.EpollWait(e.epfd, e.events, ms)
 		if err != nil && !errors.Is(err, syscall.EINTR) {
 			e.abort()
@@ -148,7 +153,7 @@ func (e *engine) run(ctx context.Context, jobs []job, timeout func(*hostScan) ti
 				e.finish(a, now)
 			}
 		}
-		for len(e.dl) > 0 && !e.dl[0].deadline.After(now) {
+		for len(e.dl) > 0 && !e.dl[0].deadline.After(called) {
 			e.end(e.dl[0], filtered)
 		}
 	}
@@ -183,12 +188,29 @@ func (e *engine) start(j job, timeout time.Duration) error {
 		syscall.Close(fd)
 		e.release()
 		return err
-	default: // refused at once (loopback), or unreachable: as if answered now
+	case isAnswer(err): // refused at once (loopback), or unreachable: as if answered now
 		e.live[int32(fd)] = a
 		heap.Push(&e.dl, a)
 		e.classify(a, err, time.Now())
 		return nil
+	default: // a fault here (EAFNOSUPPORT, EINVAL...), not an answer from the host
+		syscall.Close(fd)
+		e.release()
+		return err
 	}
+}
+
+// isAnswer reports the connect errors that tell about the path to the
+// port: refused (RST), unreachable or prohibited (ICMP, a local firewall),
+// timed out, reset.
+func isAnswer(err error) bool {
+	for _, e := range []syscall.Errno{syscall.ECONNREFUSED, syscall.EHOSTUNREACH, syscall.ETIMEDOUT,
+		syscall.ECONNRESET, syscall.EACCES, syscall.EPERM, syscall.ENETDOWN, syscall.EHOSTDOWN} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // finish reads the outcome of a connect that epoll reported.

@@ -16,9 +16,11 @@ var _ tasks.PortScanner = (*Scanner)(nil)
 
 // Defaults of the zero Scanner. The timeouts are nmap -T4's
 // (--min-rtt-timeout 100ms, --initial-rtt-timeout 500ms, --max-rtt-timeout
-// 1250ms). The floor is far above a LAN round trip on purpose: TESTING.md
-// measured 4000 sockets in flight with 300 ms per probe right on every
-// run, and a SYN that waits in a busy machine's queues is not a closed port.
+// 1250ms). The floor is far above a LAN round trip on purpose: a SYN that
+// waits in a busy machine's queues is not a closed port. The bot's checks
+// scan a few VMs at a time, so 2000 sockets is plenty; `cicf-bot scan`
+// asks for more (docs/BENCHMARKS.md: 8000 and 16000 were right on every
+// run of 100 hosts).
 const (
 	DefaultMaxSockets     = 2000
 	DefaultMinTimeout     = 100 * time.Millisecond
@@ -30,13 +32,15 @@ const (
 // tasks.PortScanner. The zero value is ready to use with the defaults above.
 //
 // A port that accepts is open; one that answers RST is closed at once; one
-// that does not answer within the host's timeout is filtered and is tried
-// again (Retries) with a doubled timeout, since a SYN dropped under load
-// looks exactly like a firewall DROP.
+// that does not answer within its timeout is filtered and is tried again
+// (Retries) with the round-trip estimate doubled, since a SYN dropped
+// under load looks exactly like a firewall DROP. Probes run on non-blocking
+// sockets in epoll loops (engine_linux.go), so Linux only.
 type Scanner struct {
 	// MaxSockets bounds the connections in flight across all hosts and all
-	// concurrent calls of this Scanner (default DefaultMaxSockets).
-	// TESTING.md measured that far more in flight silently loses open ports.
+	// concurrent calls of this Scanner (default DefaultMaxSockets); it is
+	// read on the first call. TESTING.md saw a Go-dialer scan lose open
+	// ports with 16000 in flight: check a larger bound with bench/scan.
 	MaxSockets int
 	// MinTimeout, InitialTimeout and MaxTimeout shape the per-probe timeout
 	// (see timeouts.pick): the floor, the timeout before any host of the

@@ -224,3 +224,33 @@ func TestScannerCancelWhileWaiting(t *testing.T) {
 		t.Errorf("%d sockets still counted in flight", n)
 	}
 }
+
+func TestScannerIPv6Loopback(t *testing.T) {
+	l, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Fatalf("%v: this test needs IPv6 on loopback", err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	got, err := (&Scanner{}).ScanPorts(context.Background(), []string{"::1"}, []int{port, closedPorts(t, 1)[0]})
+	if err != nil || !slices.Equal(got["::1"], []int{port}) {
+		t.Errorf("ScanPorts(::1) = %v, %v; want port %d open", got, err, port)
+	}
+}
+
+// BenchmarkScanClosedLoopback measures the CPU cost of a probe: closed
+// loopback ports answer RST at once, so no timeout is waited for.
+func BenchmarkScanClosedLoopback(b *testing.B) {
+	ports := make([]int, 0, 5000)
+	for p := 40000; p < 45000; p++ {
+		ports = append(ports, p)
+	}
+	s := &Scanner{}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.ScanPorts(context.Background(), []string{"127.0.0.1"}, ports); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ports)), "ns/probe")
+}

@@ -104,4 +104,14 @@ func TestSetPasswordOnRealVM(t *testing.T) {
 	if recs := strings.Join(vm.Records(), "\n"); !strings.Contains(recs, "systemctl restart jupyter-caddy.service") {
 		t.Errorf("no restart recorded:\n%s", recs)
 	}
+
+	// Someone took basic auth out of the Caddyfile: the check from outside
+	// sees the page open without a password and says so.
+	if out, err := vm.Exec("/bin/sh", "-c", "sed -i '/basicauth {/,/^\t}/d' /home/cicf/data/Caddyfile && ! grep -q basicauth /home/cicf/data/Caddyfile"); err != nil {
+		t.Fatalf("remove basicauth: %v\n%s", err, out)
+	}
+	err = e.runner.SetPassword(ctx, "emma", "another long password 8")
+	if tasks.ErrorCode(err) != tasks.ECONFLICT || !strings.Contains(tasks.ErrorMessage(err), "without a password: JupyterLab may be exposed") {
+		t.Errorf("SetPassword with basic auth gone = %v, want ECONFLICT saying JupyterLab may be exposed", err)
+	}
 }

@@ -70,6 +70,9 @@ type RunData struct {
 	// Notify is the Slack ID of a student to tell about the finished run
 	// (someone else reset their VM).
 	Notify string `json:"notify,omitempty"`
+	// Welcome is the Slack ID of the student whose VM this run made ready
+	// for the first time (a provision): they get the welcome DM.
+	Welcome string `json:"welcome,omitempty"`
 	// Alert names an incident the alerting job should raise, e.g.
 	// AlertHostKeyMismatch.
 	Alert string `json:"alert,omitempty"`

@@ -20,14 +20,18 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 )
 
 const ns, link = "cicfscanbench", "cscanbench"
 
+// tmpDir is the bench's temporary directory, for the signal handler.
+var tmpDir atomic.Pointer[string]
+
 func main() {
 	hosts := flag.Int("hosts", 100, "namespace hosts (1..250), 198.19.1.1..N")
-	sockets := flag.String("sockets", "4000", "cicf-bot scan --sockets; several, comma-separated, are each compared")
+	sockets := flag.String("sockets", "8000", "cicf-bot scan --sockets; several, comma-separated, are each compared")
 	runs := flag.Int("runs", 1, "runs of both scanners on the same hosts")
 	flag.Parse()
 	// A signal still removes the namespace, its link and the listeners.
@@ -37,6 +41,9 @@ func main() {
 		<-sig
 		killNamespacePids()
 		cleanup()
+		if d := tmpDir.Load(); d != nil {
+			os.RemoveAll(*d)
+		}
 		os.Exit(1)
 	}()
 	os.Exit(bench(*hosts, *sockets, *runs))
@@ -58,6 +65,7 @@ func bench(n int, sockets string, runs int) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	tmpDir.Store(&dir)
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "cicf-bot")
 	if err := sh("go", "build", "-o", bin, "github.com/cicf/cicf-bot/cmd/bot"); err != nil {

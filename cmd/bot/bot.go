@@ -53,6 +53,8 @@ type Main struct {
 	Now    func() time.Time
 
 	closers []func() error // run in reverse order by Close
+	// tourPassword is what the demo tour enters in the password form.
+	tourPassword string
 	// alerts and students are built by build for startAlerts.
 	alerts   *alertParts
 	students tasks.StudentService
@@ -216,8 +218,9 @@ func (m *Main) serve(ctx context.Context) error {
 	// The progress sender is built with the store (build calls this before
 	// it makes the runner) and, closers running in reverse, stops after the
 	// runs: updates of runs stopping at shutdown still go.
+	var sp *handlers.SlackProgress
 	progress := func(runs tasks.RunService) tasks.ProgressReporter {
-		sp := handlers.NewSlackProgress(handlers.NewSlackAPI(slackCfg), m.Config.Domain, runs, m.Now, m.Logger)
+		sp = handlers.NewSlackProgress(handlers.NewSlackAPI(slackCfg), m.Config.Domain, runs, m.Now, m.Logger)
 		pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 		done := make(chan struct{})
 		go func() { defer close(done); sp.Run(pctx) }()
@@ -232,6 +235,7 @@ func (m *Main) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	sp.SetWelcome(router.Welcome)
 	if err := m.startAlerts(ctx, handlers.NewSlackAPI(slackCfg), m.Config.Channel); err != nil {
 		return err
 	}
@@ -271,7 +275,14 @@ func (m *Main) runConsole(ctx context.Context, p parts, tour []string) error {
 		user = m.Opts.As
 	}
 	for _, line := range tour {
-		fmt.Fprintf(m.Stdout, "> %s\n%s\n", line, router.Handle(ctx, user, line))
+		reply := router.Handle(ctx, user, line)
+		fmt.Fprintf(m.Stdout, "> %s\n", line)
+		if reply.Form == handlers.FormPassword && m.tourPassword != "" {
+			// The tour types into the form what a person would.
+			fmt.Fprintln(m.Stdout, "New JupyterLab password (not shown): [the demo types one]")
+			reply = router.SetPassword(ctx, user, m.tourPassword)
+		}
+		fmt.Fprintf(m.Stdout, "%s\n", reply)
 	}
 	c := &handlers.Console{Router: router, UserID: user, In: m.Stdin, Out: m.Stdout}
 	if isTerminal(m.Stdin) {

@@ -35,15 +35,31 @@ var demoClass = []demoStudent{
 
 const demoBanner = `cicf-bot demo — a SIMULATED class. Nothing here touches Slack or DigitalOcean:
 a stand-in for the DigitalOcean API runs on %s with %d droplets, and a
-throw-away SQLite database holds the roster. You are an instructor; type
-/cicf commands (or "exit"): try /cicf provision tamara, /cicf reset emma,
-/cicf destroy dylan. "cicf-bot demo --as U0EMMA001" shows what Emma sees.
+throw-away SQLite database holds the roster. You are an instructor (or the
+student of --as); type /cicf commands (or "exit"): try /cicf provision tamara,
+/cicf reset emma, /cicf destroy dylan. "cicf-bot demo --as U0EMMA001" walks
+Emma's own flow: key, ssh-config, password.
 The class channel's alerts print here as they come: jasmine has a notebook
 open on port 8888, and dylan's HTTPS goes down in 10 s (try /cicf alerts).
 
 `
 
 var demoTour = []string{"/cicf status all", "/cicf status emma"}
+
+// demoPassword is what the student tour "types" into the password form.
+const demoPassword = "demo lantern kettle 42"
+
+// demoStudentTour walks a student's own flow: help, their card, a new key
+// (pushed to the running VM), the SSH settings for it, and the JupyterLab
+// password through the console form. Other students see the same steps.
+func demoStudentTour(userID string) []string {
+	return []string{
+		"/cicf help", "/cicf status",
+		"/cicf key " + demoKey("new@laptop"),
+		"/cicf ssh-config",
+		"/cicf password",
+	}
+}
 
 // demo runs the console against a simulated class.
 func (m *Main) demo(ctx context.Context) error {
@@ -75,7 +91,8 @@ func (m *Main) demo(ctx context.Context) error {
 	fmt.Fprintf(m.Stdout, demoBanner, strings.TrimSuffix(sim.URL(), "/"), droplets)
 	tour := demoTour
 	if m.Opts.As != "" {
-		tour = []string{"/cicf help", "/cicf status"}
+		tour = demoStudentTour(m.Opts.As)
+		m.tourPassword = demoPassword
 	}
 	return m.runConsole(ctx, parts{
 		cloud:    digitalocean.New(digitalocean.Config{Token: m.Config.DOToken, BaseURL: sim.URL(), Logger: m.Logger}),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/cicf/cicf-bot/internal/slacksim"
 	"github.com/cicf/cicf-bot/internal/testvm"
 	"github.com/cicf/cicf-bot/probe"
+	"github.com/cicf/cicf-bot/store"
 )
 
 // startSelfServe runs serve against a DigitalOcean stand-in whose droplets
@@ -149,12 +151,27 @@ func TestServeStudentSelfService(t *testing.T) {
 	}
 	ip := dropletIP(t, e, "emma.cicf.cloud")
 
+	// 0. The welcome DM: card, SSH settings, how to set the password.
+	wctx, wcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer wcancel()
+	dm, err := e.slack.WaitCall(wctx, "chat.postMessage", func(c slacksim.Call) bool {
+		return c.Param("channel") == e2eEmma && strings.Contains(c.Param("text"), "is ready")
+	})
+	if err != nil {
+		t.Fatalf("no welcome DM to emma: %v", err)
+	}
+	welcome := blockTexts(t, dm.Param("blocks"))
+	expectReply(t, welcome, "Your VM `emma.cicf.cloud` is ready", "*emma.cicf.cloud* — :large_green_circle: running", "Host emma.cicf.cloud emma", "`/cicf password`", "https://emma.cicf.cloud")
+
 	// 1. ssh-config: the real ssh, with only what the bot said, logs in.
 	home := newStudentHome(t, priv)
 	home.resolve("emma.cicf.cloud", ip)
 	blocks := codeBlocks(e.send(t, e2eEmma, "ssh-config"))
 	if len(blocks) != 2 {
 		t.Fatalf("ssh-config gave %d code blocks, want 2: %q", len(blocks), blocks)
+	}
+	if w := codeBlocks(welcome); strings.Join(w, "\n") != strings.Join(blocks, "\n") {
+		t.Errorf("the welcome's SSH settings %q differ from ssh-config's %q", w, blocks)
 	}
 	home.write("config", blocks[0])
 	home.write("known_hosts", blocks[1]+"\n")
@@ -296,5 +313,109 @@ func assertNoSecret(t *testing.T, e *serveEnv, secret string) {
 		if strings.Contains(string(a.Payload), secret) {
 			t.Errorf("an ack carries the password")
 		}
+	}
+	// The audit table has the submissions, without the password.
+	db, err := store.Open(context.Background(), filepath.Join(e.cmd.Dir, "cicf.db"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	entries, err := store.NewAuditLog(db).ListAudit(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forms := 0
+	for _, a := range entries {
+		if strings.Contains(a.Args, secret) || strings.Contains(a.Verb, secret) {
+			t.Errorf("audit entry %+v holds the password", a)
+		}
+		if a.Verb == "password" && a.Args == "(form)" && a.UserID == e2eEmma {
+			forms++
+		}
+	}
+	if forms == 0 {
+		t.Errorf("no audit entry for emma's password form in %d entries", len(entries))
+	}
+}
+
+// TestDemoAsStudentWalksTheFlow: `demo --as` shows a student's own flow
+// (key pushed, ssh-config, the password form) and then takes typed input,
+// where a password is read from the piped line and never echoed.
+func TestDemoAsStudentWalksTheFlow(t *testing.T) {
+	const typed = "piped secret words 99"
+	cmd := exec.Command(botBinary, "demo", "--as", "U0EMMA001")
+	cmd.Dir = t.TempDir()
+	cmd.Env = []string{"CICF_DB=" + filepath.Join(cmd.Dir, "c.db")}
+	cmd.Stdin = strings.NewReader("/cicf password\n" + typed + "\n/cicf key dylan " + studentKey(t) + "\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("demo --as: %v\n%s", err, out)
+	}
+	got := string(out)
+	last := -1
+	for _, w := range []string{
+		"*Getting started*", "*emma.cicf.cloud* — :large_green_circle: running",
+		"It is now the key that logs in to `emma.cicf.cloud`",
+		"Host emma.cicf.cloud emma", "IdentitiesOnly yes", "256 SHA256:",
+		"[the demo types one]", "password is set",
+		"New JupyterLab password (not shown):", "password is set",
+		"You can only set your own key",
+	} {
+		i := strings.Index(got[last+1:], w)
+		if i < 0 {
+			t.Fatalf("demo --as output lacks %q after position %d:\n%s", w, last, got)
+		}
+		last += 1 + i
+	}
+	if strings.Contains(got, typed) {
+		t.Errorf("demo --as echoed the typed password:\n%s", got)
+	}
+}
+
+// blockTexts joins the text of every section in a blocks JSON parameter.
+func blockTexts(t *testing.T, raw string) string {
+	t.Helper()
+	var blocks []struct {
+		Text struct{ Text string } `json:"text"`
+	}
+	if err := json.Unmarshal([]byte(raw), &blocks); err != nil {
+		t.Fatalf("blocks %q: %v", raw, err)
+	}
+	var b strings.Builder
+	for _, bl := range blocks {
+		b.WriteString(bl.Text.Text + "\n")
+	}
+	return b.String()
+}
+
+// TestServePasswordRefusals: no form opens for someone who may not set a
+// password, and a forged submission changes nothing and says why.
+func TestServePasswordRefusals(t *testing.T) {
+	e := startServe(t)
+	expectReply(t, e.send(t, e2eTeacher, "roster add emma <@"+e2eEmma+"|emma> "+studentKey(t)), "Added `emma`")
+	expectReply(t, e.send(t, e2eStranger, "password"), "not on the class roster")
+	expectReply(t, e.send(t, e2eTeacher, "password"), "is for students")
+	expectReply(t, e.send(t, e2eEmma, "password"), "Your VM is not running yet")
+	if v := e.slack.Views(); len(v) != 0 {
+		t.Errorf("views opened for callers who may not set a password: %+v", v)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	forged := slacksim.View{UserID: e2eStranger, CallbackID: "cicf_password", InputBlocks: []string{"cicf_password"},
+		JSON: json.RawMessage(`{"id":"V0FORGED","type":"modal","callback_id":"cicf_password","private_metadata":"C0CLASS01"}`)}
+	id, err := e.slack.SubmitView(ctx, forged, map[string]map[string]string{"cicf_password": {"password": "a perfectly long one 1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs, err := e.slack.SubmissionErrors(ctx, id, forged); err != nil || errs != nil {
+		t.Errorf("forged submission ack: errors %v, %v; want the modal closed", errs, err)
+	}
+	if _, err := e.slack.WaitCall(ctx, "chat.postEphemeral", func(c slacksim.Call) bool {
+		return c.Param("user") == e2eStranger && c.Param("channel") == "C0CLASS01" && strings.Contains(c.Param("text"), "not on the class roster")
+	}); err != nil {
+		t.Errorf("no ephemeral refusal for the forged submission: %v", err)
+	}
+	if strings.Contains(e.stderr.String(), "a perfectly long one 1") {
+		t.Errorf("the log holds the submitted password")
 	}
 }

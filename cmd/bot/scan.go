@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,7 +21,9 @@ import (
 	"github.com/cicf/cicf-bot/probe"
 )
 
-const scanUsage = "usage: cicf-bot scan [--ports top1000|all|LIST] [--json] [--sockets N] TARGET...\n" +
+const scanSynopsis = "usage: cicf-bot scan [--ports top1000|all|LIST] [--json] [--sockets N] TARGET..."
+
+const scanUsage = scanSynopsis + "\n" +
 	"  TARGET: a host name, an address, a CIDR (198.18.1.0/24) or a last-octet range (198.18.1.2-101)\n" +
 	"  LIST: ports and ranges, e.g. 22,80,8000-8100\n"
 
@@ -31,15 +34,20 @@ const maxTargets = 65536
 // runScan is `cicf-bot scan`: it needs no tokens or configuration.
 func runScan(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, scanUsage) }
+	fs.SetOutput(io.Discard) // its errors are reported below, on one line
+	fs.Usage = func() {}
 	portsFlag := fs.String("ports", "top1000", "top1000, all, or a list such as 22,80,8000-8100")
 	asJSON := fs.Bool("json", false, "one JSON object per host per line")
-	sockets := fs.Int("sockets", 4000, "connections in flight at most (lowered to fit the open-file limit)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	sockets := fs.Int("sockets", 8000, "connections in flight at most (lowered to fit the open-file limit)")
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, scanUsage)
+		return 0
 	}
-	ports, err := parsePorts(*portsFlag)
+	var ports []int
+	if err == nil {
+		ports, err = parsePorts(*portsFlag)
+	}
 	if err == nil && *sockets < 1 {
 		err = fmt.Errorf("--sockets %d: type a number of sockets of 1 or more", *sockets)
 	}
@@ -51,7 +59,8 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		targets, err = parseTargets(fs.Args())
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "cicf-bot scan: %v\n%s", err, scanUsage)
+		// One line: what was wrong, and what to type.
+		fmt.Fprintf(stderr, "cicf-bot scan: %v (%s)\n", err, scanSynopsis)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -143,7 +152,8 @@ type hostJSON struct {
 }
 
 // parsePorts reads --ports: top1000 (nil, the scanner's default), all, or a
-// comma-separated list of ports and ranges.
+// comma-separated list of ports and ranges, returned sorted without
+// duplicates.
 func parsePorts(s string) ([]int, error) {
 	switch s {
 	case "top1000":
@@ -167,7 +177,9 @@ func parsePorts(s string) ([]int, error) {
 		}
 		ports = append(ports, portRange(lo, hi)...)
 	}
-	return ports, nil
+	// Sorted and once each, so the counts shown are the probes made.
+	slices.Sort(ports)
+	return slices.Compact(ports), nil
 }
 
 func portNumber(s string) (int, error) {

@@ -58,7 +58,8 @@ func TestParsePorts(t *testing.T) {
 	}{
 		{"top1000", nil, true},
 		{"22,80,443", []int{22, 80, 443}, true},
-		{"8000-8002,22", []int{8000, 8001, 8002, 22}, true},
+		{"8000-8002,22", []int{22, 8000, 8001, 8002}, true},
+		{"22,22,21-23", []int{21, 22, 23}, true},
 		{"65535", []int{65535}, true},
 		{"0", nil, false},
 		{"65536", nil, false},
@@ -134,11 +135,17 @@ func TestScanCommand(t *testing.T) {
 	if got.Host != "127.0.0.1" || !slices.Equal(got.Open, []int{port}) || got.Closed != 1 {
 		t.Errorf("got %+v, want port %d open and 1 closed", got, port)
 	}
-	for _, args := range [][]string{{"scan"}, {"scan", "198.18.1.9-2"}, {"scan", "--ports", "x", "127.0.0.1"}, {"scan", "--sockets", "0", "127.0.0.1"}} {
+	for _, args := range [][]string{{"scan"}, {"scan", "198.18.1.9-2"}, {"scan", "--ports", "x", "127.0.0.1"},
+		{"scan", "--sockets", "0", "127.0.0.1"}, {"scan", "--bogus", "127.0.0.1"}, {"scan", "--ports"}} {
 		errb.Reset()
-		if code := run(args, nil, nil, &out, &errb); code != 2 || !strings.Contains(errb.String(), "usage: cicf-bot scan") {
-			t.Errorf("%q: exit %d, %q; want 2 and the usage", args, code, errb.String())
+		code := run(args, nil, nil, &out, &errb)
+		if e := errb.String(); code != 2 || strings.Count(e, "\n") != 1 || !strings.Contains(e, "usage: cicf-bot scan") {
+			t.Errorf("%q: exit %d, %q; want 2 and one line with the usage", args, code, e)
 		}
+	}
+	out.Reset()
+	if code := run([]string{"scan", "-h"}, nil, nil, &out, &errb); code != 0 || !strings.Contains(out.String(), "TARGET: a host name") {
+		t.Errorf("scan -h: exit %d, %q; want 0 and the usage", code, out.String())
 	}
 }
 
@@ -157,3 +164,30 @@ func TestSocketBudget(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestScanTableAndProgress: without --json a table; a scan of 20000
+// probes or more reports progress on stderr, then the summary line.
+func TestScanTableAndProgress(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	lo := 1024 // 20000 ports besides the listener's
+	if port <= 21024 {
+		lo = port + 1
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"scan", "--ports", itoa(lo) + "-" + itoa(lo+19999) + "," + itoa(port), "127.0.0.1"}, nil, nil, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || strings.Fields(lines[0])[0] != "HOST" || strings.Fields(lines[1])[0] != "127.0.0.1" ||
+		!slices.Contains(strings.Split(strings.Fields(lines[1])[1], ","), itoa(port)) {
+		t.Errorf("table = %q, want a header and 127.0.0.1 with %d open", out.String(), port)
+	}
+	if e := errb.String(); !strings.Contains(e, "scanning 1 hosts: 100% of 20001 probes") || !strings.Contains(e, "1 hosts, 20001 ports each") {
+		t.Errorf("stderr = %q, want progress to 100%% and the summary", e)
+	}
+}

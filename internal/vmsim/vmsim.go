@@ -7,6 +7,7 @@ package vmsim
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"net"
 	"slices"
@@ -266,4 +267,31 @@ func newKey() string {
 		panic(err) // crypto/rand does not fail on supported platforms
 	}
 	return pub
+}
+
+// State renders what every VM holds (host key, service, the active
+// password hash, each file's contents by path), sorted, so that a test can
+// tell whether anything changed on any VM.
+func (f *Fleet) State() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var lines []string
+	for ip, v := range f.vms {
+		lines = append(lines, fmt.Sprintf("%s host=%s next=%s up=%v hash=%s", ip, v.hostKey, v.nextKey, v.serviceUp, v.caddyHash))
+		for p, data := range v.files {
+			lines = append(lines, fmt.Sprintf("%s %s %x", ip, p, sha256.Sum256(data)))
+		}
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// File returns what the VM at ip holds at path (nil if nothing).
+func (f *Fleet) File(ip, path string) []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if v, ok := f.vms[ip]; ok {
+		return slices.Clone(v.files[path])
+	}
+	return nil
 }
