@@ -26,6 +26,7 @@ type Router struct {
 	costs    *tasks.Costs
 	// studentsMayReset lets students reset their own VM.
 	studentsMayReset bool
+	alerts           routerAlerts
 }
 
 // RouterDeps is what a Router needs.
@@ -44,6 +45,8 @@ type RouterDeps struct {
 	Now    func() time.Time
 	// StudentsMayReset lets students reset their own VM (with confirmation).
 	StudentsMayReset bool
+	// Alerts, when set, adds the alerts, mute, unmute and check verbs.
+	Alerts AlertDeps
 }
 
 // NewRouter returns a Router with every verb registered.
@@ -63,6 +66,7 @@ func NewRouter(d RouterDeps) *Router {
 	} {
 		r.cmds.add(c)
 	}
+	r.addAlertCommands(d.Alerts)
 	return r
 }
 

@@ -228,7 +228,7 @@ func (b *SlackBot) runCommand(ctx context.Context, cmd slack.SlashCommand) {
 	}
 }
 
-// runAction handles a click on a confirm or cancel button.
+// runAction handles a click on a confirm, cancel or alert button.
 func (b *SlackBot) runAction(ctx context.Context, cb slack.InteractionCallback) {
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.CommandTimeout)
 	defer cancel()
@@ -239,6 +239,8 @@ func (b *SlackBot) runAction(ctx context.Context, cb slack.InteractionCallback) 
 		reply = b.router.Confirm(ctx, cb.User.ID, act.Value)
 	case ActionCancel:
 		reply = b.router.Cancel(ctx, cb.User.ID, act.Value)
+	case ActionAlertMute, ActionAlertCheck:
+		reply = b.router.AlertAction(ctx, cb.User.ID, act.ActionID, act.Value)
 	default:
 		return
 	}

@@ -95,6 +95,11 @@ func (r *Router) card(ctx context.Context, name string) (*Reply, error) {
 			b.WriteString("Host key: not pinned yet")
 		}
 	}
+	if checks, err := r.checksCard(ctx, name); err != nil {
+		return nil, err
+	} else if vm != nil && vm.DropletID != 0 {
+		b.WriteString(checks)
+	}
 	// Without a droplet the text above already says what is missing.
 	if len(st.Problems) > 0 && vm != nil && vm.DropletID != 0 {
 		fmt.Fprintf(&b, "\n:warning: %s", Escape(strings.Join(st.Problems, "; ")))

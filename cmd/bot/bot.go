@@ -55,6 +55,9 @@ type Main struct {
 	closers []func() error // run in reverse order by Close
 	// tourPassword is what the demo tour enters in the password form.
 	tourPassword string
+	// alerts and students are built by build for startAlerts.
+	alerts   *alertParts
+	students tasks.StudentService
 }
 
 // NewMain returns a Main whose logger writes to stderr at the configured
@@ -100,9 +103,14 @@ type parts struct {
 	cloud  tasks.Cloud
 	ssh    tasks.RemoteDialer
 	prober tasks.Prober
+	// scanner is the firewall check's port scanner.
+	scanner tasks.PortScanner
 	// progress returns the reporter of runs, given the store's runs (the
 	// Slack reporter records its messages there).
 	progress func(runs tasks.RunService) tasks.ProgressReporter
+	// afterBuild, if set, runs in the console once the store is built (the
+	// demo starts its alerts there).
+	afterBuild func(ctx context.Context) error
 }
 
 // build opens the store and wires the domain services, the runner and the
@@ -142,11 +150,13 @@ func (m *Main) build(ctx context.Context, p parts, extraInstructors ...string) (
 		Tag: m.Config.Tag, Domain: m.Config.Domain, Now: m.Now, Logger: m.Logger,
 	}
 	m.reconcileEvery(ctx, fleet, reconcileInterval)
+	m.alerts, m.students = m.buildAlerts(db, vms, p, p.cloud), students
 	router := handlers.NewRouter(handlers.RouterDeps{
 		Directory: &tasks.Directory{Instructors: instructors, Students: students},
 		Fleet:     fleet,
 		Students:  students, Audit: store.NewAuditLog(db), Runner: runner, Cloud: p.cloud, Offers: store.NewOfferStore(db),
 		Logger: m.Logger, Now: m.Now, StudentsMayReset: m.Config.StudentsMayReset,
+		Alerts: m.alerts.routerDeps(m.Config.Location()),
 	})
 	return router, runner, nil
 }
@@ -193,6 +203,7 @@ func (m *Main) realParts(progress func(tasks.RunService) tasks.ProgressReporter)
 		cloud:    digitalocean.New(digitalocean.Config{Token: m.Config.DOToken, BaseURL: m.Config.DOAPIURL, Logger: m.Logger}),
 		ssh:      sshclient.NewDialer(signer, sshclient.DialerConfig{Logger: m.Logger}),
 		prober:   &probe.Prober{},
+		scanner:  &probe.Scanner{},
 		progress: progress,
 	}, nil
 }
@@ -225,6 +236,9 @@ func (m *Main) serve(ctx context.Context) error {
 		return err
 	}
 	sp.SetWelcome(router.Welcome)
+	if err := m.startAlerts(ctx, handlers.NewSlackAPI(slackCfg), m.Config.Channel); err != nil {
+		return err
+	}
 	m.Logger.InfoContext(ctx, "starting", "version", version, "db", m.Config.DB, "instructors", len(m.Config.Instructors))
 	err = handlers.NewSlackBot(slackCfg, router).Run(ctx)
 	m.Logger.InfoContext(ctx, "stopped")
@@ -250,6 +264,11 @@ func (m *Main) runConsole(ctx context.Context, p parts, tour []string) error {
 	router, runner, err := m.build(ctx, p, handlers.ConsoleUserID)
 	if err != nil {
 		return err
+	}
+	if p.afterBuild != nil {
+		if err := p.afterBuild(ctx); err != nil {
+			return err
+		}
 	}
 	user := handlers.ConsoleUserID
 	if m.Opts.As != "" {

@@ -46,6 +46,8 @@ type Config struct {
 	// PollInterval is how often runs check a droplet, SSH or HTTPS while
 	// they wait for it.
 	PollInterval Duration `toml:"poll_interval"`
+	// Alerts is the [alerts] table (SPEC §7): check schedules and thresholds.
+	Alerts tasks.AlertConfig `toml:"alerts"`
 }
 
 // Duration is a time.Duration written as "5s" or "2m" in the config file.
@@ -76,6 +78,7 @@ func DefaultConfig() Config {
 		LogLevel:         "info",
 		StudentsMayReset: true,
 		PollInterval:     Duration{5 * time.Second},
+		Alerts:           tasks.DefaultAlertConfig(),
 	}
 }
 
@@ -142,6 +145,13 @@ func decodeConfig(cfg *Config, path, data string) error {
 	if undec := md.Undecoded(); len(undec) > 0 {
 		return configErrorf("%s: unknown key %q", path, undec[0].String())
 	}
+	// The TOML decoder reads an integer duration as nanoseconds: a file
+	// saying remind_every = 4 means hours or minutes, never 4ns.
+	for _, key := range []string{"remind_every", "cpu_for"} {
+		if md.IsDefined("alerts", key) && md.Type("alerts", key) != "String" {
+			return configErrorf("%s: alerts.%s must be a duration in quotes, e.g. \"4h\" or \"10m\"", path, key)
+		}
+	}
 	return nil
 }
 
@@ -186,7 +196,23 @@ func (c *Config) validate() error {
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
 	}
+	// Keys the file left out keep their defaults (DefaultConfig set them
+	// before decoding), so an explicit fire_after = 0 is refused here rather
+	// than silently replaced.
+	if err := c.Alerts.Validate(); err != nil {
+		return configErrorf("%s", tasks.ErrorMessage(err))
+	}
 	return nil
+}
+
+// Location returns the configured time zone, in which the alert schedules
+// (the digest's "0 8 * * *") are read. validate has checked it; UTC if not.
+func (c *Config) Location() *time.Location {
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
 }
 
 // tagRE is DigitalOcean's rule for tag names.

@@ -39,6 +39,8 @@ throw-away SQLite database holds the roster. You are an instructor (or the
 student of --as); type /cicf commands (or "exit"): try /cicf provision tamara,
 /cicf reset emma, /cicf destroy dylan. "cicf-bot demo --as U0EMMA001" walks
 Emma's own flow: key, ssh-config, password.
+The class channel's alerts print here as they come: jasmine has a notebook
+open on port 8888, and dylan's HTTPS goes down in 10 s (try /cicf alerts).
 
 `
 
@@ -69,6 +71,9 @@ func (m *Main) demo(ctx context.Context) error {
 	m.Config.DB = filepath.Join(dir, "demo.db")
 	m.Config.DOToken = "demo-token"
 	m.Config.PollInterval = Duration{500 * time.Millisecond}
+	m.demoAlertConfig()
+	out := &lockedWriter{w: m.Stdout}
+	m.Stdout = out
 
 	vms := vmsim.New(150 * time.Millisecond)
 	sim := dosim.New(dosim.Options{
@@ -93,7 +98,12 @@ func (m *Main) demo(ctx context.Context) error {
 		cloud:    digitalocean.New(digitalocean.Config{Token: m.Config.DOToken, BaseURL: sim.URL(), Logger: m.Logger}),
 		ssh:      vms,
 		prober:   vms,
+		scanner:  vms,
 		progress: m.consoleProgress,
+		afterBuild: func(ctx context.Context) error {
+			m.demoTrouble(vms)
+			return m.startAlerts(ctx, m.demoSlack(out), demoChannel)
+		},
 	}, tour)
 }
 

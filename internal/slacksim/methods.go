@@ -102,6 +102,7 @@ func (s *Server) chatPostMessageLocked(c *Call) (map[string]any, string) {
 	}
 	channel := c.Param("channel")
 	s.messages[channel+"/"+ts] = true
+	s.recordMessageLocked(c, ts)
 	return map[string]any{"channel": channel, "ts": ts, "message": msg}, ""
 }
 

@@ -74,6 +74,11 @@ type Options struct {
 	// slash command is added automatically.
 	Users []User
 
+	// ChannelBurst, when above 0, limits chat.postMessage to one message per
+	// second per channel with bursts of this many, answering 429 with
+	// Retry-After beyond it, as Slack does. 0: no limit.
+	ChannelBurst int
+
 	// Logger receives the server's diagnostics. Default: discard.
 	Logger *slog.Logger
 }
@@ -152,7 +157,9 @@ type Server struct {
 	pending   map[string]*envelope // envelopes waiting for an ack within a deadline
 	order     []string             // envelope IDs in send order
 	acks      []Ack
-	views     []View // opened with views.open, oldest first
+	views     []View                    // opened with views.open, oldest first
+	posted    []Message                 // chat.postMessage, in order
+	buckets   map[string]*channelBucket // per channel, under ChannelBurst
 }
 
 // New starts a Server on 127.0.0.1 with a free port. Like httptest.NewServer
@@ -184,6 +191,7 @@ func New(opts Options) *Server {
 		tickets:     make(map[string]bool),
 		envelopes:   make(map[string]*envelope),
 		pending:     make(map[string]*envelope),
+		buckets:     make(map[string]*channelBucket),
 	}
 	for _, u := range opts.Users {
 		s.users[u.ID] = u

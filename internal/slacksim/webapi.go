@@ -167,6 +167,12 @@ func (s *Server) answerLocked(call *Call, token string, readErr error) (int, map
 	if readErr != nil {
 		return fail(http.StatusOK, "invalid_form_data")
 	}
+	if call.Method == "chat.postMessage" {
+		if wait := s.channelWaitLocked(call.Param("channel"), call.At); wait > 0 {
+			status, body, _ := fail(http.StatusTooManyRequests, "ratelimited")
+			return status, body, int(math.Ceil(wait.Seconds()))
+		}
+	}
 	m, ok := apiMethods[call.Method]
 	if !ok {
 		return fail(http.StatusOK, "unknown_method")

@@ -44,6 +44,7 @@ type vm struct {
 	hostKey, nextKey string
 	serviceUp        bool
 	files            map[string][]byte
+	h                health // what the checks read
 	// caddyHash is the bcrypt hash the service read from .env when it
 	// (re)started; basic auth checks against it.
 	caddyHash string
@@ -90,7 +91,7 @@ func (f *Fleet) IP(id int) string {
 // Boot starts a VM at ip from its cloud-init user-data, as the droplet's
 // first boot would: with the host key the user-data carries.
 func (f *Fleet) Boot(ip, userData string) {
-	v := &vm{files: map[string][]byte{}}
+	v := &vm{files: map[string][]byte{}, h: defaultHealth()}
 	lines := strings.Split(userData, "\n")
 	for i, line := range lines {
 		k, ok := strings.CutPrefix(strings.TrimSpace(line), "ed25519_public:")
@@ -112,7 +113,7 @@ func (f *Fleet) Boot(ip, userData string) {
 func (f *Fleet) Add(ip, hostKey string, serviceUp bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.vms[ip] = &vm{hostKey: hostKey, serviceUp: serviceUp, files: map[string][]byte{}}
+	f.vms[ip] = &vm{hostKey: hostKey, serviceUp: serviceUp, files: map[string][]byte{}, h: defaultHealth()}
 }
 
 // PublicKey returns the demo bot's public key.
@@ -128,7 +129,7 @@ func (f *Fleet) Dial(ctx context.Context, addr, user, hostKey string) (tasks.Rem
 	defer f.mu.Unlock()
 	v, ok := f.vms[host]
 	switch {
-	case !ok:
+	case !ok || v.h.cut:
 		return nil, tasks.Errorf(tasks.EUNAVAILABLE, "No VM answers at %s.", addr)
 	case !sameKey(v.hostKey, hostKey):
 		return nil, fmt.Errorf("dial %s: %w", addr, tasks.ErrHostKeyMismatch)
@@ -143,8 +144,8 @@ func (f *Fleet) HTTPS(ctx context.Context, ip, fqdn string) (int, int, error) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if v, ok := f.vms[ip]; ok && v.serviceUp {
-		return 401, 89, nil
+	if v, ok := f.vms[ip]; ok && v.serviceUp && !v.h.cut {
+		return 401, v.h.certDays, nil
 	}
 	return 0, 0, fmt.Errorf("dial %s:443: connection refused", ip)
 }
@@ -181,7 +182,8 @@ func envHash(env []byte) string {
 	return ""
 }
 
-// OpenPorts reports SSH, and HTTP(S) once the service runs.
+// OpenPorts reports, among ports (nil: all), SSH, HTTP(S) once the service
+// runs, and the VM's listeners not bound to loopback.
 func (f *Fleet) OpenPorts(ctx context.Context, ip string, ports []int, _ time.Duration) ([]int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -189,9 +191,11 @@ func (f *Fleet) OpenPorts(ctx context.Context, ip string, ports []int, _ time.Du
 	if !ok {
 		return nil, nil
 	}
-	open := []int{22}
-	if v.serviceUp {
-		open = append(open, 80, 443)
+	var open []int
+	for _, p := range v.openPortsLocked() {
+		if ports == nil || slices.Contains(ports, p) {
+			open = append(open, p)
+		}
 	}
 	return open, nil
 }
@@ -220,6 +224,10 @@ func (s *session) Run(ctx context.Context, cmd string) ([]byte, error) {
 	s.f.mu.Lock()
 	defer s.f.mu.Unlock()
 	switch {
+	case strings.Contains(cmd, "--- ss ---"):
+		return []byte(s.v.firewallAnswerLocked()), nil
+	case strings.Contains(cmd, "--- load ---"):
+		return []byte(s.v.resourcesAnswerLocked()), nil
 	case strings.Contains(cmd, "cloud-init status"):
 		return []byte("status: done\n"), nil
 	case strings.Contains(cmd, "ssh-keygen"):

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/cicf/cicf-bot/handlers"
+	"github.com/cicf/cicf-bot/store"
+	"github.com/cicf/cicf-bot/tasks"
+)
+
+// alertParts is the alert side of the bot: the store's outbox and state,
+// the engine that runs the checks, and what the digest says it costs.
+type alertParts struct {
+	service *store.AlertService
+	engine  *tasks.Alerts
+	costs   *tasks.Costs
+}
+
+// buildAlerts wires the alert engine over the store and the adapters.
+func (m *Main) buildAlerts(db *store.DB, vms tasks.VMService, p parts, droplets tasks.DropletLister) *alertParts {
+	svc := store.NewAlertService(db)
+	engine := tasks.NewAlerts(tasks.AlertsDeps{
+		VMs: vms, SSH: p.ssh, Prober: p.prober, Scanner: p.scanner, Store: svc, Config: m.Config.Alerts,
+		Droplets: droplets, Tag: m.Config.Tag, Domain: m.Config.Domain, Now: m.Now, Logger: m.Logger,
+	})
+	return &alertParts{service: svc, engine: engine, costs: &tasks.Costs{Droplets: droplets, Tag: m.Config.Tag}}
+}
+
+// routerDeps is what the alert verbs need.
+func (a *alertParts) routerDeps(loc *time.Location) handlers.AlertDeps {
+	return handlers.AlertDeps{Service: a.service, Checker: a.engine, Location: loc}
+}
+
+// startAlerts runs the poster, which sends the outbox to channel through
+// api, and the scheduler of the sweeps and the digest. Close stops the
+// scheduler first, waiting for the sweep in flight, then the poster; the
+// outbox keeps what was not yet posted for the next start. With no channel
+// the alerts go to the log (and the alerts verb), said once here.
+func (m *Main) startAlerts(ctx context.Context, api handlers.SlackMessenger, channel string) error {
+	a := m.alerts
+	if channel == "" {
+		m.Logger.WarnContext(ctx, "CICF_CHANNEL is not set: alerts go to the log and /cicf alerts only")
+	}
+	poster := handlers.NewAlertPoster(handlers.AlertPosterConfig{
+		Channel: channel, Domain: m.Config.Domain, Location: m.Config.Location(), Costs: a.costs,
+	}, a.service, m.students, api, m.Logger, m.Now)
+	pctx, stopPoster := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); poster.Run(pctx) }()
+	m.closers = append(m.closers, func() error { stopPoster(); <-done; return nil })
+
+	sched := tasks.NewScheduler(m.Config.Location(), m.Logger)
+	if err := tasks.ScheduleAlerts(sched, a.engine); err != nil {
+		return configErrorf("%s", tasks.ErrorMessage(err))
+	}
+	sched.Start()
+	m.closers = append(m.closers, func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), schedulerGrace)
+		defer cancel()
+		return sched.Stop(sctx)
+	})
+	m.Logger.InfoContext(ctx, "alerts scheduled", "uptime", m.Config.Alerts.Uptime, "firewall", m.Config.Alerts.Firewall,
+		"resources", m.Config.Alerts.Resources, "digest", m.Config.Alerts.Digest, "time_zone", m.Config.TimeZone)
+	return nil
+}
+
+// schedulerGrace is how long shutdown waits for a sweep in flight before
+// cancelling it.
+const schedulerGrace = 30 * time.Second
