@@ -18,13 +18,16 @@ type alertParts struct {
 }
 
 // buildAlerts wires the alert engine over the store and the adapters.
-func (m *Main) buildAlerts(db *store.DB, vms tasks.VMService, p parts, droplets tasks.DropletLister) *alertParts {
+// Whether DigitalOcean answers comes from the reconcile job's stored view
+// (no API call of the sweep's own), and VMs a run is changing are left
+// alone (a reset is not an outage).
+func (m *Main) buildAlerts(db *store.DB, vms tasks.VMService, runs tasks.ActiveRunLister, views tasks.CloudViewStore, p parts) *alertParts {
 	svc := store.NewAlertService(db)
 	engine := tasks.NewAlerts(tasks.AlertsDeps{
-		VMs: vms, SSH: p.ssh, Prober: p.prober, Scanner: p.scanner, Store: svc, Config: m.Config.Alerts,
-		Droplets: droplets, Tag: m.Config.Tag, Domain: m.Config.Domain, Now: m.Now, Logger: m.Logger,
+		VMs: vms, Runs: runs, Views: views, SSH: p.ssh, Prober: p.prober, Scanner: p.scanner, Store: svc, Config: m.Config.Alerts,
+		Tag: m.Config.Tag, Domain: m.Config.Domain, Now: m.Now, Logger: m.Logger,
 	})
-	return &alertParts{service: svc, engine: engine, costs: &tasks.Costs{Droplets: droplets, Tag: m.Config.Tag}}
+	return &alertParts{service: svc, engine: engine, costs: &tasks.Costs{Droplets: p.cloud, Tag: m.Config.Tag}}
 }
 
 // routerDeps is what the alert verbs need.

@@ -150,7 +150,7 @@ func (m *Main) build(ctx context.Context, p parts, extraInstructors ...string) (
 		Tag: m.Config.Tag, Domain: m.Config.Domain, Now: m.Now, Logger: m.Logger,
 	}
 	m.reconcileEvery(ctx, fleet, reconcileInterval)
-	m.alerts, m.students = m.buildAlerts(db, vms, p, p.cloud), students
+	m.alerts, m.students = m.buildAlerts(db, vms, runner, fleet.Views, p), students
 	router := handlers.NewRouter(handlers.RouterDeps{
 		Directory: &tasks.Directory{Instructors: instructors, Students: students},
 		Fleet:     fleet,
