@@ -206,7 +206,8 @@ func TestCheckNow(t *testing.T) {
 	for _, r := range rs {
 		got = append(got, r.Check+"="+string(r.Status))
 	}
-	want := []string{"cert=unknown", "firewall=ok", "hostkey=ok", "https=fail", "resources=unknown", "ssh=ok"}
+	// vmsim answers the resources commands from its state (an idle VM).
+	want := []string{"cert=unknown", "firewall=ok", "hostkey=ok", "https=fail", "resources=ok", "ssh=ok"}
 	if !slices.Equal(got, want) {
 		t.Errorf("CheckNow = %v, want %v", got, want)
 	}
