@@ -87,11 +87,16 @@ func TestAlertsOnRealVMs(t *testing.T) {
 
 	// Healthy: SSH with the pinned key, Caddy's 401 through SNI, the test
 	// CA's certificate, only the allowed ports.
+	before := strings.Count(vm.Log(), "Accepted publickey")
 	rs := sweep(tasks.SweepUptime)
 	for _, c := range []string{tasks.CheckSSH, tasks.CheckHostKey, tasks.CheckHTTPS} {
 		if rs[c].Status != tasks.CheckOK {
 			t.Errorf("healthy %s: %+v, want ok", c, rs[c])
 		}
+	}
+	// The uptime sweep proves the pinned key with a key exchange: no login.
+	if n := strings.Count(vm.Log(), "Accepted publickey") - before; n != 0 {
+		t.Errorf("the uptime sweep logged in %d times, want a handshake only", n)
 	}
 	// Caddy's local CA issues 12-hour leaf certificates: the cert check
 	// rightly says it expires today, at the highest level, at once.
