@@ -87,7 +87,7 @@ func (f *Fleet) Reconcile(ctx context.Context) error {
 	}
 	byName := f.byName(droplets)
 	for _, st := range students {
-		if err := f.sync(ctx, st.Name, byName[st.Name], vms); err != nil {
+		if err := f.sync(ctx, st.Name, byName[st.Name], vms[st.Name]); err != nil {
 			return err
 		}
 	}
@@ -205,8 +205,7 @@ func (f *Fleet) byName(droplets []Droplet) map[string][]Droplet {
 
 // sync records the droplet DigitalOcean reports for name. What only the
 // bot knows (pinned host key, last reset) is left to the runs that own it.
-func (f *Fleet) sync(ctx context.Context, name string, ds []Droplet, vms map[string]*VM) error {
-	old := vms[name]
+func (f *Fleet) sync(ctx context.Context, name string, ds []Droplet, old *VM) error {
 	var vm *VM
 	switch {
 	case len(ds) == 0 && (old == nil || old.Status == ""):
@@ -243,11 +242,6 @@ func (f *Fleet) sync(ctx context.Context, name string, ds []Droplet, vms map[str
 	if err := f.VMs.SyncVM(ctx, vm); err != nil {
 		return fmt.Errorf("record vm %q: %w", name, err)
 	}
-	fresh, err := f.VMs.FindVM(ctx, name)
-	if err != nil {
-		return fmt.Errorf("reread vm %q: %w", name, err)
-	}
-	vms[name] = fresh
 	return nil
 }
 
