@@ -40,9 +40,14 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "-sweep" {
 		os.Exit(sweepMain(os.Args[2:]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "-goserver" {
+		os.Exit(goServerMain(os.Args[2:]))
+	}
 	hosts := flag.Int("hosts", 500, "hosts (1..500)")
 	runs := flag.Int("runs", 1, "sweeps, each in a fresh child process")
 	workers := flag.String("workers", "8,64", "VMs the sweep checks at once (AlertsDeps.Parallel; the bot's default is 8); several, comma-separated, each run")
+	servers := flag.String("servers", "openssh,go", "SSH servers to sweep, each run: openssh (sshd on 22, forking per connection) and go (one process on 2222, see goserver.go)")
+	withRef := flag.Bool("reference", true, "after each sweep, run ssh-keyscan and curl on the same hosts")
 	flag.Parse()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -55,10 +60,22 @@ func main() {
 		}
 		os.Exit(1)
 	}()
-	os.Exit(bench(*hosts, *runs, *workers))
+	os.Exit(bench(*hosts, *runs, *workers, *servers, *withRef))
 }
 
-func bench(n, runs int, workersList string) int {
+// sshServers are the SSH servers a run can sweep, by -servers name.
+var sshServers = map[string]int{"openssh": 22, "go": goSSHPort}
+
+func bench(n, runs int, workersList, serverList string, withRef bool) int {
+	var ports []int
+	for _, s := range strings.Split(serverList, ",") {
+		p, ok := sshServers[s]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "-servers %q: type openssh, go or both, comma-separated\n", serverList)
+			return 2
+		}
+		ports = append(ports, p)
+	}
 	var workers []int
 	for _, w := range strings.Split(workersList, ",") {
 		k, err := strconv.Atoi(w)
@@ -115,17 +132,19 @@ func bench(n, runs int, workersList string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	for _, w := range workers {
-		job.Workers = w
-		if code := sweepRuns(f, self, job, runs, noSSH, noHTTPS); code != 0 {
-			return code
+	for _, port := range ports {
+		for _, w := range workers {
+			job.Workers, job.SSHPort = w, port
+			if code := sweepRuns(f, self, job, runs, noSSH, noHTTPS, withRef); code != 0 {
+				return code
+			}
 		}
 	}
 	return 0
 }
 
 // sweepRuns runs the sweep child runs times and checks and reports each.
-func sweepRuns(f *fleet, self string, job sweepJob, runs int, noSSH, noHTTPS map[string]bool) int {
+func sweepRuns(f *fleet, self string, job sweepJob, runs int, noSSH, noHTTPS map[string]bool, withRef bool) int {
 	n, workers := len(job.VMs), job.Workers
 	jobFile := filepath.Join(job.Dir, "job.json")
 	if b, err := json.Marshal(job); err != nil || os.WriteFile(jobFile, b, 0o600) != nil {
@@ -171,8 +190,8 @@ func sweepRuns(f *fleet, self string, job sweepJob, runs int, noSSH, noHTTPS map
 		serverCPU = f.serverCPU() - serverCPU
 		rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
 		cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-		fmt.Printf("run %d: %d hosts x (ssh, hostkey, https, cert), %d VMs at once: sweep %.2fs (CPU: the bot's process %.2fs, sshd and Caddy %.2fs), peak RSS %d MiB | %d results, %d hosts failing as set up, %d wrong\n",
-			r, n, workers, rep.WallSeconds, cpu.Seconds(), serverCPU.Seconds(), rss/1024, rep.Results, len(noSSH)+len(noHTTPS), wrong)
+		fmt.Printf("%s, run %d: %d hosts x (ssh, hostkey, https, cert), %d VMs at once: sweep %.2fs (CPU: the bot's process %.2fs, sshd and Caddy %.2fs), peak RSS %d MiB | %d results, %d hosts failing as set up, %d wrong\n",
+			serverName(job.SSHPort), r, n, workers, rep.WallSeconds, cpu.Seconds(), serverCPU.Seconds(), rss/1024, rep.Results, len(noSSH)+len(noHTTPS), wrong)
 		if len(rep.Grouped) > 0 {
 			fmt.Fprintf(os.Stderr, "the sweep grouped %v class-wide: the set-up failures are far under half the class\n", rep.Grouped)
 			wrong++
@@ -181,6 +200,10 @@ func sweepRuns(f *fleet, self string, job sweepJob, runs int, noSSH, noHTTPS map
 			fmt.Fprintln(os.Stderr, "FAIL: a result differs from what the host gives")
 			return 1
 		}
+		walls, rssMax = append(walls, rep.WallSeconds), max(rssMax, rss)
+		if !withRef {
+			continue
+		}
 		serverCPU = f.serverCPU()
 		ref, err := runReference(f, job, noSSH, noHTTPS)
 		if err != nil {
@@ -188,12 +211,11 @@ func sweepRuns(f *fleet, self string, job sweepJob, runs int, noSSH, noHTTPS map
 			return 1
 		}
 		serverCPU = f.serverCPU() - serverCPU
-		fmt.Printf("run %d: reference: ssh-keyscan %.2fs (CPU %.2fs) + curl --parallel-max 64 %.2fs (CPU %.2fs), sshd and Caddy CPU %.2fs; every key and every 401 seen\n",
-			r, ref.keyscan.Seconds(), ref.keyscanCPU.Seconds(), ref.curl.Seconds(), ref.curlCPU.Seconds(), serverCPU.Seconds())
-		walls, rssMax = append(walls, rep.WallSeconds), max(rssMax, rss)
+		fmt.Printf("%s, run %d: reference: ssh-keyscan %.2fs (CPU %.2fs) + curl --parallel-max 64 %.2fs (CPU %.2fs), sshd and Caddy CPU %.2fs; every key and every 401 seen\n",
+			serverName(job.SSHPort), r, ref.keyscan.Seconds(), ref.keyscanCPU.Seconds(), ref.curl.Seconds(), ref.curlCPU.Seconds(), serverCPU.Seconds())
 	}
-	fmt.Printf("%d VMs at once, %d runs, every result right: sweep median %.2fs, worst %.2fs; peak RSS at most %d MiB (targets: 2 s, 60 MB)\n",
-		workers, runs, median(walls), slices.Max(walls), rssMax/1024)
+	fmt.Printf("%s, %d VMs at once, %d runs, every result right: sweep median %.2fs, worst %.2fs; peak RSS at most %d MiB (targets: 2 s, 60 MB)\n",
+		serverName(job.SSHPort), workers, runs, median(walls), slices.Max(walls), rssMax/1024)
 	return 0
 }
 
@@ -213,4 +235,12 @@ func median(xs []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// serverName names the SSH server on port for the report.
+func serverName(port int) string {
+	if port == goSSHPort {
+		return "one-process SSH server (x/crypto/ssh)"
+	}
+	return "OpenSSH sshd"
 }

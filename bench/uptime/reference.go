@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -35,7 +36,7 @@ func runReference(f *fleet, job sweepJob, noSSH, noHTTPS map[string]bool) (refer
 	}
 	var ref reference
 	start := time.Now()
-	ks := exec.Command("ssh-keyscan", "-T", "5", "-t", "ed25519", "-f", hostsFile)
+	ks := exec.Command("ssh-keyscan", "-T", "5", "-p", strconv.Itoa(job.SSHPort), "-t", "ed25519", "-f", hostsFile)
 	out, err := ks.Output()
 	ref.keyscan = time.Since(start)
 	if err != nil {
@@ -44,6 +45,7 @@ func runReference(f *fleet, job sweepJob, noSSH, noHTTPS map[string]bool) (refer
 	ref.keyscanCPU = ks.ProcessState.UserTime() + ks.ProcessState.SystemTime()
 	keys := 0
 	for line := range strings.Lines(string(out)) {
+		// With a port other than 22 the host is written [ADDR]:PORT.
 		if fs := strings.Fields(line); len(fs) == 3 && fs[1]+" "+fs[2] == f.hostPub {
 			keys++
 		}

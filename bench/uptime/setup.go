@@ -30,15 +30,20 @@ type fleet struct {
 	addrs       []string
 	hostPub     string // the sshd's host key, authorized_keys format
 	clientKey   string // the bot's private key file (OpenSSH format)
+	hostKeyFile string // the servers' host key (OpenSSH format)
+	authFile    string // the bot's public key, authorized_keys format
 	caFile      string
 	sshd, caddy *exec.Cmd
+	goSSH       *exec.Cmd // the one-process SSH server on goSSHPort
 	sshdLog     *os.File
 }
 
 // setup makes one namespace holding n addresses behind one sshd and one
 // Caddy (a wildcard certificate from a throw-away CA, basic auth: 401
 // without credentials, as on a VM); every address in rejectSSH answers
-// port 22 with RST, every address in rejectHTTPS port 443.
+// port 22 with RST, every address in rejectHTTPS port 443. Beside sshd on
+// 22, a one-process SSH server with the same host key listens on
+// goSSHPort (see goserver.go).
 func setup(dir string, n int, rejectSSH, rejectHTTPS map[string]bool) (*fleet, error) {
 	f := &fleet{dir: dir}
 	steps := [][]string{
@@ -61,7 +66,7 @@ func setup(dir string, n int, rejectSSH, rejectHTTPS map[string]bool) (*fleet, e
 	var rules strings.Builder
 	rules.WriteString("table inet f {\n chain in {\n  type filter hook input priority 0; policy accept;\n")
 	for a := range rejectSSH {
-		fmt.Fprintf(&rules, "  ip daddr %s tcp dport 22 reject with tcp reset\n", a)
+		fmt.Fprintf(&rules, "  ip daddr %s tcp dport { 22, %d } reject with tcp reset\n", a, goSSHPort)
 	}
 	for a := range rejectHTTPS {
 		fmt.Fprintf(&rules, "  ip daddr %s tcp dport 443 reject with tcp reset\n", a)
@@ -73,6 +78,9 @@ func setup(dir string, n int, rejectSSH, rejectHTTPS map[string]bool) (*fleet, e
 		return f, fmt.Errorf("nft: %v: %s", err, out)
 	}
 	if err := f.startSSHD(); err != nil {
+		return f, err
+	}
+	if err := f.startGoServer(); err != nil {
 		return f, err
 	}
 	return f, f.startCaddy()
@@ -109,8 +117,9 @@ func (f *fleet) startSSHD() error {
 	if err != nil {
 		return err
 	}
-	f.clientKey = clientKey
+	f.clientKey, f.hostKeyFile = clientKey, hostKey
 	auth := filepath.Join(f.dir, "authorized_keys")
+	f.authFile = auth
 	if err := os.WriteFile(auth, []byte(clientPub+"\n"), 0o600); err != nil {
 		return err
 	}
@@ -209,7 +218,7 @@ func (f *fleet) startCaddy() error {
 
 // stop ends the servers and deletes the namespace and link.
 func (f *fleet) stop() {
-	for _, c := range []*exec.Cmd{f.sshd, f.caddy} {
+	for _, c := range []*exec.Cmd{f.sshd, f.goSSH, f.caddy} {
 		if c != nil && c.Process != nil {
 			c.Process.Kill()
 			c.Wait()
@@ -241,11 +250,12 @@ func cleanup() {
 	exec.Command("ip", "link", "del", link).Run()
 }
 
-// serverCPU is the CPU the servers (sshd with its reaped per-connection
-// children, and Caddy) have used so far, from /proc/PID/stat.
+// serverCPU is the CPU the servers (both SSH servers, sshd with its reaped
+// per-connection children, and Caddy) have used so far, from
+// /proc/PID/stat.
 func (f *fleet) serverCPU() time.Duration {
 	var ticks int64
-	for _, c := range []*exec.Cmd{f.sshd, f.caddy} {
+	for _, c := range []*exec.Cmd{f.sshd, f.goSSH, f.caddy} {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.Process.Pid))
 		if err != nil {
 			continue

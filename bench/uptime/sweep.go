@@ -20,7 +20,7 @@ import (
 // sweepJob is what the parent hands the sweep child.
 type sweepJob struct {
 	Domain, CAFile, KeyFile, Dir string
-	Workers                      int
+	Workers, SSHPort             int
 	VMs                          []tasks.VM
 }
 
@@ -102,6 +102,7 @@ func sweep(jobFile string) error {
 		Store:    store.NewAlertService(db),
 		Domain:   job.Domain,
 		SSHUser:  "root",
+		SSHPort:  job.SSHPort,
 		Parallel: job.Workers,
 	})
 	start := time.Now()
