@@ -184,7 +184,12 @@ var derived = map[string]struct {
 
 // checkVM runs checks on vm, each under its own deadline, and returns their
 // results in the order of checks. A VM that is off or not yet provisioned
-// is not looked at: all unknown.
+// is not looked at: all unknown. The checks that log in over SSH
+// (firewall, resources) would not count while SSH does not answer
+// (inhibit), so they are not run then: not when the VM's stored SSH result
+// fails and this run has no SSH check of its own, and they are stopped as
+// soon as this run's SSH check fails, instead of each waiting out its own
+// deadline against a VM that does not answer.
 func (a *Alerts) checkVM(ctx context.Context, vm VM, checks []string, prev map[resultKey]Result, busy map[string]string) []Result {
 	rs := make([]Result, len(checks))
 	index := make(map[string]int, len(checks))
@@ -192,6 +197,11 @@ func (a *Alerts) checkVM(ctx context.Context, vm VM, checks []string, prev map[r
 	for i, c := range checks {
 		index[c], done[i] = i, make(chan struct{})
 	}
+	_, runsSSH := index[CheckSSH]
+	sshDown := !runsSSH && prev[resultKey{vm.Name, CheckSSH}].Status == CheckFail
+	// sshCtx ends when this run's SSH check fails.
+	sshCtx, sshFailed := context.WithCancel(ctx)
+	defer sshFailed()
 	var wg sync.WaitGroup
 	for i, name := range checks {
 		wg.Go(func() {
@@ -205,8 +215,18 @@ func (a *Alerts) checkVM(ctx context.Context, vm VM, checks []string, prev map[r
 			case isDerived && hasSource:
 				<-done[j]
 				r = d.fn(a.checker, vm, rs[j])
+			case logsIn[name] && sshDown:
+				r = a.checker.result(vm, name, CheckUnknown, "not checked: SSH did not answer at the last uptime check")
+			case logsIn[name]:
+				r = a.checker.Run(sshCtx, name, vm)
+				if sshCtx.Err() != nil && ctx.Err() == nil {
+					r = a.checker.result(vm, name, CheckUnknown, "not checked: SSH does not answer")
+				}
 			default:
 				r = a.checker.Run(ctx, name, vm)
+				if name == CheckSSH && r.Status == CheckFail {
+					sshFailed()
+				}
 			}
 			if p, ok := prev[resultKey{vm.Name, name}]; ok {
 				r = sustainCPU(a.cfg, &p, r)
@@ -220,6 +240,9 @@ func (a *Alerts) checkVM(ctx context.Context, vm VM, checks []string, prev map[r
 	wg.Wait()
 	return rs
 }
+
+// logsIn are the checks that log in to the VM over SSH.
+var logsIn = map[string]bool{CheckFirewall: true, CheckResources: true}
 
 // maxDetail bounds a result's Detail and Fix, in runes: a VM with hundreds
 // of open ports must not make a message Slack refuses.
