@@ -3,7 +3,6 @@ package probe
 import (
 	"bufio"
 	"context"
-	"encoding/xml"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/cicf/cicf-bot/internal/nmapxml"
 )
 
 // nsHost is a bare network namespace at 198.18.N.2 (N in this package's
@@ -95,31 +96,9 @@ func nmapXMLOpen(t *testing.T, hosts []string, portArgs ...string) map[string][]
 	if err != nil {
 		t.Fatalf("nmap: %v", err)
 	}
-	var run struct {
-		Hosts []struct {
-			Addr struct {
-				Addr string `xml:"addr,attr"`
-			} `xml:"address"`
-			Ports []struct {
-				ID    int `xml:"portid,attr"`
-				State struct {
-					State string `xml:"state,attr"`
-				} `xml:"state"`
-			} `xml:"ports>port"`
-		} `xml:"host"`
-	}
-	if err := xml.Unmarshal(out, &run); err != nil {
+	got, err := nmapxml.OpenPorts(out)
+	if err != nil {
 		t.Fatal(err)
-	}
-	got := map[string][]int{}
-	for _, h := range run.Hosts {
-		got[h.Addr.Addr] = []int{}
-		for _, p := range h.Ports {
-			if p.State.State == "open" {
-				got[h.Addr.Addr] = append(got[h.Addr.Addr], p.ID)
-			}
-		}
-		slices.Sort(got[h.Addr.Addr])
 	}
 	return got
 }

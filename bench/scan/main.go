@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+
+	"github.com/cicf/cicf-bot/internal/nmapxml"
 )
 
 const ns, link = "cicfscanbench", "cscanbench"
@@ -106,7 +108,7 @@ func bench(n int, sockets string, runs int) int {
 			fmt.Fprintln(os.Stderr, "nmap:", b.err)
 			return 1
 		}
-		want, err := parseNmap(b.stdout)
+		want, err := nmapxml.OpenPorts(b.stdout)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
