@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cicf/cicf-bot/internal/syncbuf"
 	"github.com/cicf/cicf-bot/internal/testca"
 )
 
@@ -116,7 +117,7 @@ func TestCaddyServes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	cmd := exec.Command(bin, "run", "--config", caddyfile, "--adapter", "caddyfile")
 	cmd.Env = caddyEnv(t, pl, "JUPYTER_UPSTREAM="+jupyter.Listener.Addr().String())
 	cmd.Stdout, cmd.Stderr = &logs, &logs
@@ -241,22 +242,4 @@ func waitTLS(t *testing.T, addr string, conf *tls.Config, exited <-chan struct{}
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("caddy did not serve a trusted certificate on %s: %v", addr, err)
-}
-
-// syncBuffer collects a child's output, written from exec's copying goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
