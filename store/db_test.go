@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -58,6 +59,24 @@ func MustOpenDBAt(tb testing.TB, path string, now func() time.Time) *store.DB {
 		}
 	})
 	return db
+}
+
+// timeField is one time of an entity, got and wanted, named for messages.
+type timeField struct {
+	name      string
+	got, want time.Time
+}
+
+// diffTimes returns "NAME = got, want want" for each field whose times are
+// not the same instant (== would also compare their locations).
+func diffTimes(fs ...timeField) []string {
+	var d []string
+	for _, f := range fs {
+		if !f.got.Equal(f.want) {
+			d = append(d, fmt.Sprintf("%s = %v, want %v", f.name, f.got, f.want))
+		}
+	}
+	return d
 }
 
 // mustCreateStudent adds a student with a valid Slack ID derived from name.
