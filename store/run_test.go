@@ -98,7 +98,7 @@ func TestRunService(t *testing.T) {
 		{"clear data", func(r *tasks.Run) { r.Data = tasks.RunData{} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clk.Add(time.Minute)
+			clk.Advance(time.Minute)
 			tc.change(r)
 			if err := s.UpdateRun(t.Context(), r); err != nil {
 				t.Fatalf("UpdateRun(%d) = %v", r.ID, err)

@@ -142,7 +142,7 @@ func TestStudentService_UpdateStudent(t *testing.T) {
 	db := MustOpenDBAt(t, filepath.Join(t.TempDir(), "cicf-bot.db"), c.Now)
 	s := store.NewStudentService(db)
 	emma := mustCreateStudent(t, db, "emma")
-	c.Add(time.Minute)
+	c.Advance(time.Minute)
 
 	for _, tc := range []struct {
 		name string

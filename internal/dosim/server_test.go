@@ -6,35 +6,18 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cicf/cicf-bot/internal/dosim"
+	"github.com/cicf/cicf-bot/internal/testclock"
 )
 
 const token = "dop_v1_test"
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// newFakeClock returns a clock tests move by hand.
+func newFakeClock() *testclock.Clock {
+	return testclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 }
 
 // MustServer starts a server with opts and closes it when the test ends.
@@ -197,7 +180,7 @@ func TestHourlyBudget(t *testing.T) {
 // spend sends n GETs of v2/droplets, moving clock on by step after each;
 // each must answer 200 with ratelimit-reset at reset. It returns each
 // answer's ratelimit-remaining.
-func spend(t *testing.T, s *dosim.Server, clock *fakeClock, n int, step time.Duration, reset time.Time) []string {
+func spend(t *testing.T, s *dosim.Server, clock *testclock.Clock, n int, step time.Duration, reset time.Time) []string {
 	t.Helper()
 	var remaining []string
 	for i := range n {
