@@ -88,15 +88,22 @@ sys.stdin.read()
 	return fmt.Sprintf("198.18.%d.2", n)
 }
 
-// nmapXMLOpen runs nmap -sT -Pn on hosts and returns each host's open ports.
-func nmapXMLOpen(t *testing.T, hosts []string, portArgs ...string) map[string][]int {
+// runNmap runs a TCP connect scan (nmap -sT -Pn -n) with args on hosts
+// and returns its XML output.
+func runNmap(t *testing.T, hosts []string, args ...string) []byte {
 	t.Helper()
-	args := append([]string{"-sT", "-Pn", "-n", "-T4", "-oX", "-"}, portArgs...)
+	args = append([]string{"-sT", "-Pn", "-n", "-oX", "-"}, args...)
 	out, err := exec.Command("nmap", append(args, hosts...)...).Output()
 	if err != nil {
 		t.Fatalf("nmap: %v", err)
 	}
-	got, err := nmapxml.OpenPorts(out)
+	return out
+}
+
+// nmapXMLOpen runs nmap -sT -Pn -T4 on hosts and returns each host's open ports.
+func nmapXMLOpen(t *testing.T, hosts []string, portArgs ...string) map[string][]int {
+	t.Helper()
+	got, err := nmapxml.OpenPorts(runNmap(t, hosts, append([]string{"-T4"}, portArgs...)...))
 	if err != nil {
 		t.Fatal(err)
 	}

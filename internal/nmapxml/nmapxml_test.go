@@ -38,6 +38,14 @@ func TestOpenPortsLiveNmap(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("OpenPorts(nmap output) = %v, %v, want %v\n%s", got, err, want, out)
 	}
+	states, err := PortStates(out)
+	wantStates := map[string]map[int]string{
+		"127.0.0.1": {open: "open", closed: "closed"},
+		"127.0.0.2": {open: "closed", closed: "closed"},
+	}
+	if err != nil || !reflect.DeepEqual(states, wantStates) {
+		t.Fatalf("PortStates(nmap output) = %v, %v, want %v\n%s", states, err, wantStates, out)
+	}
 }
 
 // host is a <host> element as nmap 7.93 writes it, around addresses and ports.
@@ -94,6 +102,22 @@ func TestOpenPorts(t *testing.T) {
 				t.Errorf("OpenPorts() = %v, %v, want %v, error %v", got, err, tt.want, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestPortStates(t *testing.T) {
+	p := func(id, state string) string {
+		return `<port protocol="tcp" portid="` + id + `"><state state="` + state + `" reason="r" reason_ttl="0"/></port>`
+	}
+	in := doc(host(`<address addr="02:42:AC:11:00:02" addrtype="mac"/><address addr="198.18.72.2" addrtype="ipv4"/>`,
+		`<ports><extraports state="closed" count="995"/>`+p("22", "open")+p("80", "closed")+p("81", "filtered")+p("53", "open|filtered")+"</ports>"))
+	got, err := PortStates(in)
+	want := map[string]map[int]string{"198.18.72.2": {22: "open", 80: "closed", 81: "filtered", 53: "open|filtered"}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("PortStates() = %v, %v, want %v", got, err, want)
+	}
+	if _, err := PortStates(doc(host(`<address addr="02:42:AC:11:00:02" addrtype="mac"/>`, ""))); err == nil {
+		t.Error("PortStates(host without an IP) succeeded")
 	}
 }
 
