@@ -3,7 +3,6 @@ package probe
 import (
 	"context"
 	"errors"
-	"net"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -16,24 +15,9 @@ import (
 // (bound, then released). The listeners close when the test ends.
 func loopbackPorts(t *testing.T, n int) (open, closed []int) {
 	t.Helper()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { l.Close() })
-		open = append(open, l.Addr().(*net.TCPAddr).Port)
-	}
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		closed = append(closed, l.Addr().(*net.TCPAddr).Port)
-		l.Close()
-	}
+	open = listen(t, n)
 	slices.Sort(open)
-	return open, closed
+	return open, closedPorts(t, n)
 }
 
 func TestOpenPorts(t *testing.T) {
