@@ -255,6 +255,7 @@ func (s *Scheduler) Start() {
 // the leases this replica holds, so that another replica carries on at
 // its next tick rather than when they expire. It returns ctx's error if
 // ctx ended first, else nil (a lease not released is logged: it expires).
+// Stopping a scheduler again, or one never started, is harmless.
 func (s *Scheduler) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	s.stopped = true
