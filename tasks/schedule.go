@@ -117,10 +117,11 @@ func (s *Scheduler) RunAtStart(name string) error {
 
 // Run runs job name once now and waits for it, as a scheduled run would
 // go: not while a run of it is in flight, only under the job's lease, with
-// the job's deadline, counted in Stats. ctx or Stop ending cancels it. It
-// returns the run's error; nil when the run was skipped, left to another
-// replica or asked after Stop; EINVALID for a job not added. Main runs the reconcile job so
-// before Start, so that status has a view from the first command on.
+// the job's deadline, counted in Stats and logged. ctx or Stop ending
+// cancels it. It returns the run's error; nil when the run was skipped,
+// left to another replica or asked after Stop; EINVALID for a job not
+// added. Main runs the reconcile job so before Start, so that status has
+// a view from the first command on.
 func (s *Scheduler) Run(ctx context.Context, name string) error {
 	s.mu.Lock()
 	j, ok := s.jobs[name]

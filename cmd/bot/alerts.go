@@ -61,7 +61,3 @@ func (m *Main) startAlerts(ctx context.Context, api handlers.SlackMessenger, cha
 		"resources", m.Config.Alerts.Resources, "digest", m.Config.Alerts.Digest, "time_zone", m.Config.TimeZone)
 	return nil
 }
-
-// schedulerGrace is how long shutdown waits for a sweep in flight before
-// cancelling it.
-const schedulerGrace = 30 * time.Second

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"time"
 
 	"github.com/cicf/cicf-bot/store"
 	"github.com/cicf/cicf-bot/tasks"
@@ -16,7 +17,6 @@ import (
 // is read, so that status has a view at once (serve, demo and the
 // end-to-end tests read status straight after start); a replica whose
 // lease another holds leaves it to that one, whose view is in the store.
-// A failed first reconcile is logged: status then says its view is stale.
 func (m *Main) buildScheduler(ctx context.Context, db *store.DB, fleet *tasks.Fleet) error {
 	s := tasks.NewScheduler(m.Config.Location(), m.Logger)
 	holder := rand.Text()
@@ -28,9 +28,8 @@ func (m *Main) buildScheduler(ctx context.Context, db *store.DB, fleet *tasks.Fl
 	// If the bot fails before startScheduler, this stop still releases the
 	// reconcile lease; after it, it finds everything stopped already.
 	m.closers = append(m.closers, m.stopScheduler)
-	if err := s.Run(ctx, tasks.JobReconcile); err != nil && ctx.Err() == nil {
-		m.Logger.WarnContext(ctx, "reconcile with DigitalOcean failed; status shows the last view", "err", err)
-	}
+	// The scheduler logs a failure; status then says its view is stale.
+	_ = s.Run(ctx, tasks.JobReconcile)
 	return nil
 }
 
@@ -50,3 +49,7 @@ func (m *Main) stopScheduler() error {
 	defer cancel()
 	return m.sched.Stop(sctx)
 }
+
+// schedulerGrace is how long shutdown waits for a sweep in flight before
+// cancelling it.
+const schedulerGrace = 30 * time.Second
