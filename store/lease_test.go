@@ -41,7 +41,7 @@ func TestLeaseService_Acquire(t *testing.T) {
 		{what: "b releases", holder: "b", lease: "uptime", release: true},
 		{what: "a takes the released lease at once", holder: "a", lease: "uptime", want: true},
 	} {
-		clk.Add(step.move)
+		clk.Advance(step.move)
 		// Each replica writes through its own handle; the holder's name
 		// picks it.
 		l := replicas[step.holder]
