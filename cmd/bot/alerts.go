@@ -15,6 +15,7 @@ type alertParts struct {
 	service *store.AlertService
 	engine  *tasks.Alerts
 	costs   *tasks.Costs
+	leases  *store.LeaseService // the poster's, shared with other replicas
 }
 
 // buildAlerts wires the alert engine over the store and the adapters.
@@ -27,7 +28,7 @@ func (m *Main) buildAlerts(db *store.DB, vms tasks.VMService, runs tasks.ActiveR
 		VMs: vms, Runs: runs, Views: views, SSH: p.ssh, Prober: p.prober, Scanner: p.scanner, Store: svc, Config: m.Config.Alerts,
 		Tag: m.Config.Tag, Domain: m.Config.Domain, Now: m.Now, Logger: m.Logger,
 	})
-	return &alertParts{service: svc, engine: engine, costs: &tasks.Costs{Droplets: p.cloud, Tag: m.Config.Tag}}
+	return &alertParts{service: svc, engine: engine, costs: &tasks.Costs{Droplets: p.cloud, Tag: m.Config.Tag}, leases: store.NewLeaseService(db)}
 }
 
 // routerDeps is what the alert verbs need.
@@ -48,6 +49,7 @@ func (m *Main) startAlerts(ctx context.Context, api handlers.SlackMessenger, cha
 	}
 	poster := handlers.NewAlertPoster(handlers.AlertPosterConfig{
 		Channel: channel, Domain: m.Config.Domain, Location: m.Config.Location(), Costs: a.costs,
+		Leases: a.leases, Holder: m.holder,
 	}, a.service, m.students, api, m.Logger, m.Now)
 	pctx, stopPoster := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
