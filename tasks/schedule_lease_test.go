@@ -8,27 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cicf/cicf-bot/internal/testclock"
 	"github.com/cicf/cicf-bot/store"
 	"github.com/cicf/cicf-bot/tasks"
 )
-
-// movedClock is a clock only tests move.
-type movedClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *movedClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *movedClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // replica is one bot process's scheduler over its own handle to a shared
 // SQLite file, with its own lease holder ID; runs counts its job runs.
@@ -40,7 +23,7 @@ type replica struct {
 
 // newReplicas returns n schedulers sharing one database file whose clock
 // is clk, each with jobs on spec (deadline a minute).
-func newReplicas(t *testing.T, clk *movedClock, n int, spec string, jobs ...string) []*replica {
+func newReplicas(t *testing.T, clk *testclock.Clock, n int, spec string, jobs ...string) []*replica {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "cicf.db")
 	rs := make([]*replica, n)
@@ -67,7 +50,7 @@ func newReplicas(t *testing.T, clk *movedClock, n int, spec string, jobs ...stri
 // Two replicas ticking on the same spec: every tick of each job runs in
 // one of them, the holder of its lease, and the other leaves it.
 func TestScheduler_twoReplicasRunOncePerTick(t *testing.T) {
-	clk := &movedClock{t: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)} // still: leases never expire
+	clk := testclock.New(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)) // still: leases never expire
 	jobs := []string{tasks.JobUptime, tasks.JobReconcile}
 	rs := newReplicas(t, clk, 2, "@every 1s", jobs...)
 	for _, r := range rs {
@@ -148,7 +131,7 @@ func TestScheduler_leaseTTL(t *testing.T) {
 // The lease passes on when its holder dies (at expiry, by the moved
 // clock) or stops (at once: Stop releases it), and not before.
 func TestScheduler_leasePassesOn(t *testing.T) {
-	clk := &movedClock{t: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC))
 	rs := newReplicas(t, clk, 2, tasks.ReconcileSpec, tasks.JobReconcile)
 	a, b := rs[0], rs[1]
 	const ttl = time.Minute + 15*time.Second // @every 1m, deadline 1m: TestScheduler_leaseTTL
@@ -173,7 +156,7 @@ func TestScheduler_leasePassesOn(t *testing.T) {
 		{what: "A, at once after B stopped", r: a, wantRan: true},
 		{what: "B, stopped", r: b},
 	} {
-		clk.Add(step.move)
+		clk.Advance(step.move)
 		if step.stop {
 			stopWithin(t, step.r.sched, 10*time.Second)
 			continue
@@ -198,7 +181,7 @@ func TestScheduler_leasePassesOn(t *testing.T) {
 // A lease store that fails: the job does not run (it might run twice),
 // and the run counts as failed with the store's error.
 func TestScheduler_leaseStoreFails(t *testing.T) {
-	clk := &movedClock{t: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC))
 	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "cicf.db"), clk.Now)
 	if err != nil {
 		t.Fatal(err)
