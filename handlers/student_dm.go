@@ -113,14 +113,11 @@ func (s *StudentDMSender) Run(ctx context.Context) {
 }
 
 // Tick posts the DMs that are due, one per student, and returns how many
-// it finished (sent, or given up). It posts nothing while Slack's
-// Retry-After lasts. A DM whose outcome could not be recorded stays claimed
+// it finished (sent, or given up). While Slack's Retry-After lasts it hands
+// every DM it claimed back, untried. A DM whose outcome could not be recorded stays claimed
 // and is posted again when the claim lapses.
 func (s *StudentDMSender) Tick(ctx context.Context) (int, error) {
 	now := s.now()
-	if now.Before(s.holdUntil) {
-		return 0, nil
-	}
 	dms, err := s.queue.ClaimDMs(ctx, s.owner, now, now.Add(dmLease), dmBatch)
 	if err != nil {
 		return 0, err

@@ -276,3 +276,51 @@ func TestStudentDMSurvivesRestart(t *testing.T) {
 		}
 	}
 }
+
+// A 429 holds every DM, not only the one Slack refused, and none of them
+// loses a try.
+func TestStudentDMRateLimitHoldsAll(t *testing.T) {
+	e := newDMEnv(t, handlers.StudentDMConfig{})
+	e.sim.RateLimit("chat.postMessage", 1, 3*time.Second)
+	emma := e.finish(t, tasks.RunReset, "emma", tasks.RunDone, tasks.RunData{Notify: "U0EMMA001"})
+	noah := e.finish(t, tasks.RunReset, "noah", tasks.RunDone, tasks.RunData{Notify: "U0NOAH001"})
+	t0 := e.clock.Now()
+	e.tick(t, 2*time.Second)
+	if dm := e.dm(t, noah); !dm.NotBefore.Equal(t0.Add(3 * time.Second)) {
+		t.Errorf("noah's DM is due again at +%v, want +3s, when Retry-After ends", dm.NotBefore.Sub(t0))
+	}
+	e.tick(t, time.Second)
+	if a, b := countPosts(e.sim, "U0EMMA001"), countPosts(e.sim, "U0NOAH001"); a != 1 || b != 0 {
+		t.Fatalf("within Retry-After: %d posts to emma, %d to noah; want the one refused, then none", a, b)
+	}
+	for _, r := range []*tasks.Run{emma, noah} {
+		if dm := e.dm(t, r); dm.Tries != 0 || dm.Outcome != "" {
+			t.Errorf("DM of %s within Retry-After = %+v, want owed, untried", r.VM, dm)
+		}
+	}
+	e.tick(t, time.Minute)
+	if a, b := countPosts(e.sim, "U0EMMA001"), countPosts(e.sim, "U0NOAH001"); a != 2 || b != 1 {
+		t.Errorf("after Retry-After: %d posts to emma, %d to noah; want 2 and 1", a, b)
+	}
+}
+
+// Senders that die while posting still use up the tries: after three, the
+// next sender gives the DM up without posting it a fourth time.
+func TestStudentDMDeadSendersUseUpTries(t *testing.T) {
+	e := newDMEnv(t, handlers.StudentDMConfig{})
+	r := e.finish(t, tasks.RunReset, "emma", tasks.RunDone, tasks.RunData{Notify: "U0EMMA001"})
+	for i := range 3 {
+		now := e.clock.Now()
+		if got, err := e.queue.ClaimDMs(context.Background(), "dead-"+string(rune('a'+i)), now, now.Add(time.Minute), 1); err != nil || len(got) != 1 {
+			t.Fatalf("dead sender %d's claim = %+v, %v; want the DM", i, got, err)
+		}
+		e.clock.Advance(time.Minute)
+	}
+	e.tick(t, time.Minute)
+	if n := countPosts(e.sim, "U0EMMA001"); n != 0 {
+		t.Errorf("%d posts after three tries died, want 0", n)
+	}
+	if dm := e.dm(t, r); dm.Outcome != tasks.DMGaveUp || dm.Tries != 4 {
+		t.Errorf("stored DM = %+v, want given up on its fourth claim", dm)
+	}
+}

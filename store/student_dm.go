@@ -133,8 +133,8 @@ func (s *StudentDMQueue) DoneDM(ctx context.Context, id int64, outcome tasks.DMO
 	return nil // finished before: the first outcome stays
 }
 
-// RetryDM hands DM id back, due at at, if owner still holds it and it is
-// not done; refund takes back the try its claim counted. It reports whether
+// RetryDM hands DM id back, due at at, if owner still holds it (a done DM
+// has no holder: DoneDM clears it); refund takes back the try its claim counted. It reports whether
 // it changed the DM, or returns an internal error.
 func (s *StudentDMQueue) RetryDM(ctx context.Context, id int64, owner string, at time.Time, refund bool) (bool, error) {
 	back := 0
@@ -142,7 +142,7 @@ func (s *StudentDMQueue) RetryDM(ctx context.Context, id int64, owner string, at
 		back = 1 // the holder's claim counted one, so tries stays >= 0
 	}
 	res, err := s.db.db.ExecContext(ctx, `UPDATE student_dms SET not_before = ?, claimed_by = '', claimed_until = NULL, tries = tries - ?
-		WHERE id = ? AND claimed_by = ? AND done_at IS NULL`, formatTime(at), back, id, owner)
+		WHERE id = ? AND claimed_by = ?`, formatTime(at), back, id, owner)
 	if err != nil {
 		return false, fmt.Errorf("retry DM %d: %w", id, err)
 	}

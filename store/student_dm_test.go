@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -175,7 +177,7 @@ func TestStudentDMQueue_twoClaimersOneWins(t *testing.T) {
 		q := store.NewStudentDMQueue(dbs[g%2])
 		wg.Go(func() {
 			<-start
-			for {
+			for range n + 1 { // bounded: a claim that hands out a held DM must fail, not spin
 				claimed, err := q.ClaimDMs(context.Background(), owner, testNow, testNow.Add(time.Minute), 3)
 				if err != nil {
 					t.Error(err)
@@ -201,5 +203,32 @@ func TestStudentDMQueue_twoClaimersOneWins(t *testing.T) {
 		if len(owners) != 1 {
 			t.Errorf("DM %d claimed by %v, want one claimer", id, owners)
 		}
+	}
+}
+
+// Claims take the DMs due longest ago first (of those due together, the
+// one queued first), up to the limit.
+func TestStudentDMQueue_claimOldestFirst(t *testing.T) {
+	db := MustOpenDB(t)
+	runs, dms := store.NewRunService(db), store.NewStudentDMQueue(db)
+	var want []int64
+	for _, c := range []struct {
+		vm  string
+		due time.Duration
+	}{{"late", 2 * time.Second}, {"early", 0}, {"mid", time.Second}, {"tie", 0}} {
+		r := finishRun(t, runs, c.vm, tasks.RunProvision, tasks.RunDone, tasks.RunData{Welcome: "U0" + strings.ToUpper(c.vm)}, testNow.Add(c.due))
+		want = append(want, r.ID)
+	}
+	want = []int64{want[1], want[3], want[2]} // early, tie (queued later), mid
+	got, err := dms.ClaimDMs(t.Context(), "a", testNow.Add(time.Minute), testNow.Add(2*time.Minute), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, dm := range got {
+		ids = append(ids, dm.RunID)
+	}
+	if !slices.Equal(ids, want) {
+		t.Errorf("ClaimDMs(limit 3) = runs %v, want %v (oldest due first, then oldest queued)", ids, want)
 	}
 }
