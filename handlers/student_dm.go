@@ -114,8 +114,9 @@ func (s *StudentDMSender) Run(ctx context.Context) {
 
 // Tick posts the DMs that are due, one per student, and returns how many
 // it finished (sent, or given up). While Slack's Retry-After lasts it hands
-// every DM it claimed back, untried. A DM whose outcome could not be recorded stays claimed
-// and is posted again when the claim lapses.
+// every DM it claimed back, untried. It returns the store's errors; a DM
+// whose outcome could not be recorded stays claimed and is posted again
+// when the claim lapses.
 func (s *StudentDMSender) Tick(ctx context.Context) (int, error) {
 	now := s.now()
 	dms, err := s.queue.ClaimDMs(ctx, s.owner, now, now.Add(dmLease), dmBatch)

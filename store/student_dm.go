@@ -60,7 +60,7 @@ func insertDM(ctx context.Context, tx *sql.Tx, dm tasks.StudentDM) (bool, error)
 }
 
 // QueueDM adds dm, stamped now, unless its run already has a DM, and
-// reports whether it did. It returns an internal error for a DM without
+// reports whether it did: a DM queued other than by saving its run done. It returns an internal error for a DM without
 // run or recipient, or if the write fails.
 func (s *StudentDMQueue) QueueDM(ctx context.Context, dm tasks.StudentDM) (bool, error) {
 	dm.CreatedAt = s.db.now()

@@ -69,14 +69,11 @@ func DMFor(r *Run) (StudentDM, bool) {
 
 // StudentDMQueue keeps the DMs owed to students until they are sent. The
 // store queues a run's DM in the transaction that records the run done
-// (DMFor decides), so a restart between the two neither loses nor doubles
-// it. A DM is claimed for a while before it is sent, so that of two
+// (DMFor decides; one per run), so a restart between the two neither loses
+// nor doubles it. A DM is claimed for a while before it is sent, so that of two
 // replicas only one sends it; a claim that lapses (its process died) makes
 // it due again.
 type StudentDMQueue interface {
-	// QueueDM adds dm unless its run already has one, and reports whether
-	// it did. It returns an internal error if the write fails.
-	QueueDM(ctx context.Context, dm StudentDM) (bool, error)
 	// ClaimDMs claims up to limit DMs that are due at now and not claimed
 	// by anyone until after now, oldest first, for owner until until, and
 	// counts a try on each. It returns an internal error if the write fails.

@@ -18,7 +18,8 @@ type dmParts struct {
 // startStudentDMs runs the sender of the students' DMs (the welcome, the
 // new host key after a reset) through api until Close, which waits for the
 // tick in flight. What it has not sent stays in the store for the next
-// start, and what an earlier process left is sent now.
+// start, and what an earlier process left is sent now, also what runs of
+// the console queued (it has no Slack to send with).
 func (m *Main) startStudentDMs(ctx context.Context, api handlers.SlackMessenger, welcome func(context.Context, string) (*handlers.Reply, error)) {
 	sender := handlers.NewStudentDMSender(handlers.StudentDMConfig{Domain: m.Config.Domain, Welcome: welcome},
 		m.dms.queue, m.dms.runs, api, m.Logger, m.Now)
