@@ -37,7 +37,20 @@ type AlertPosterConfig struct {
 	Interval time.Duration
 	// Costs, if set, puts what the class costs a day in the digest.
 	Costs CostReporter
+	// Leases and Holder, if set, let replicas on one database share the
+	// outbox: only the replica holding the poster's lease posts, so an
+	// event is not posted once per replica. nil: this is the only one.
+	Leases tasks.Leases
+	Holder string
 }
+
+// posterLease names the poster's lease. It lasts posterLeaseTTL and is
+// renewed once half of it has passed: a tick (at most tickTimeout) never
+// outlives it, and a replica that dies hands the outbox on within it.
+const (
+	posterLease    = "alert-poster"
+	posterLeaseTTL = 2 * time.Minute
+)
 
 // AlertPoster sends the alert outbox to Slack: one message per tick to the
 // class channel, batching the events of a kind, with the incidents' threads,
@@ -54,6 +67,9 @@ type AlertPoster struct {
 	render   alertRender
 	// holdUntil is when Slack allows the next message after a 429.
 	holdUntil time.Time
+	// renewAt is when the poster's lease, held since renewAt minus half
+	// its TTL, is to be renewed; zero when it is not held.
+	renewAt time.Time
 }
 
 // NewAlertPoster returns a poster; Run it.
@@ -82,10 +98,47 @@ func (p *AlertPoster) Run(ctx context.Context) {
 		cancel()
 		select {
 		case <-ctx.Done():
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tickTimeout)
+			p.releaseLease(rctx)
+			cancel()
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// holdLease reports whether this replica may post: it has no Leases, or it
+// holds the poster's lease (taken or renewed here once half of it passed).
+func (p *AlertPoster) holdLease(ctx context.Context) (bool, error) {
+	if p.cfg.Leases == nil {
+		return true, nil
+	}
+	now := p.now()
+	if !p.renewAt.IsZero() && now.Before(p.renewAt) {
+		return true, nil
+	}
+	held, err := p.cfg.Leases.Acquire(ctx, posterLease, p.cfg.Holder, posterLeaseTTL)
+	if err != nil || !held {
+		p.renewAt = time.Time{}
+		if err != nil {
+			return false, fmt.Errorf("poster lease: %w", err)
+		}
+		return false, nil
+	}
+	p.renewAt = now.Add(posterLeaseTTL / 2)
+	return true, nil
+}
+
+// releaseLease hands the outbox to another replica at once when this one
+// stops, instead of after the lease runs out.
+func (p *AlertPoster) releaseLease(ctx context.Context) {
+	if p.cfg.Leases == nil || p.renewAt.IsZero() {
+		return
+	}
+	if err := p.cfg.Leases.Release(ctx, posterLease, p.cfg.Holder); err != nil {
+		p.logger.WarnContext(ctx, "release the poster lease", "err", err)
+	}
+	p.renewAt = time.Time{}
 }
 
 // tickTimeout bounds one tick: a post, the DMs and the marks.
@@ -101,6 +154,9 @@ const pendingLimit = 100
 func (p *AlertPoster) Tick(ctx context.Context) (int, error) {
 	if p.now().Before(p.holdUntil) {
 		return 0, nil
+	}
+	if held, err := p.holdLease(ctx); !held || err != nil {
+		return 0, err
 	}
 	pending, err := p.alerts.PendingEvents(ctx, pendingLimit)
 	if err != nil {

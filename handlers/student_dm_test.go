@@ -4,34 +4,21 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cicf/cicf-bot/handlers"
 	"github.com/cicf/cicf-bot/internal/slacksim"
+	"github.com/cicf/cicf-bot/internal/testclock"
 	"github.com/cicf/cicf-bot/store"
 	"github.com/cicf/cicf-bot/tasks"
 )
-
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // dmEnv is a DM sender over a real store file and the Slack stand-in, on a
 // clock the test moves.
 type dmEnv struct {
 	sim    *slacksim.Server
-	clock  *fakeClock
+	clock  *testclock.Clock
 	path   string
 	db     *store.DB
 	runs   *store.RunService
@@ -43,7 +30,7 @@ func newDMEnv(t *testing.T, cfg handlers.StudentDMConfig) *dmEnv {
 	t.Helper()
 	sim := slacksim.New(slacksim.Options{})
 	t.Cleanup(sim.Close)
-	e := &dmEnv{sim: sim, clock: &fakeClock{t: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)}, path: filepath.Join(t.TempDir(), "bot.db")}
+	e := &dmEnv{sim: sim, clock: testclock.New(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)), path: filepath.Join(t.TempDir(), "bot.db")}
 	e.start(t, cfg)
 	return e
 }

@@ -33,27 +33,25 @@ func SweepChecks(kind SweepKind) []string {
 	return nil
 }
 
-// AlertsDeps is what NewAlerts needs. Views and Droplets are optional:
-// with Views the uptime sweep reads whether the reconcile job's last call
-// to DigitalOcean failed (no API call of its own); else, with Droplets, it
-// asks DigitalOcean itself. Either way an unreachable API is one class-wide
-// alert (GroupCloud) and no VM's counter moves meanwhile.
+// AlertsDeps is what NewAlerts needs. Views is optional: with it the
+// uptime sweep reads whether the reconcile job's last call to DigitalOcean
+// failed (no API call of its own), and an unreachable API is one
+// class-wide alert (GroupCloud) while no VM's counter moves.
 type AlertsDeps struct {
 	// Runs, if set, tells which VMs a run (provision, reset, power) is
 	// changing: they are not checked meanwhile, so a reset is no outage.
-	Runs     ActiveRunLister
-	Views    CloudViewStore
-	VMs      VMService
-	SSH      RemoteDialer
-	Prober   Prober
-	Scanner  PortScanner
-	Store    AlertStore
-	Config   AlertConfig // zero fields take their defaults
-	Droplets DropletLister
-	Tag      string // the class tag, for Droplets
-	Domain   string // the class domain: HTTPS is fetched from NAME.Domain
-	SSHUser  string // default "cicf"
-	SSHPort  int    // default 22
+	Runs    ActiveRunLister
+	Views   CloudViewStore
+	VMs     VMService
+	SSH     RemoteDialer
+	Prober  Prober
+	Scanner PortScanner
+	Store   AlertStore
+	Config  AlertConfig // zero fields take their defaults
+	Tag     string      // the class tag: the key of the view in Views
+	Domain  string      // the class domain: HTTPS is fetched from NAME.Domain
+	SSHUser string      // default "cicf"
+	SSHPort int         // default 22
 	// ScanPorts are the ports the firewall check scans; nil means the
 	// scanner's default.
 	ScanPorts []int
@@ -75,7 +73,6 @@ type Alerts struct {
 	cfg      AlertConfig
 	runs     ActiveRunLister
 	views    CloudViewStore
-	droplets DropletLister
 	tag      string
 	parallel int
 	now      func() time.Time
@@ -97,7 +94,7 @@ func NewAlerts(d AlertsDeps) *Alerts {
 	}
 	cfg := d.Config.WithDefaults()
 	return &Alerts{
-		vms: d.VMs, store: d.Store, cfg: cfg, runs: d.Runs, views: d.Views, droplets: d.Droplets, tag: d.Tag, parallel: d.Parallel, now: d.Now, log: d.Logger,
+		vms: d.VMs, store: d.Store, cfg: cfg, runs: d.Runs, views: d.Views, tag: d.Tag, parallel: d.Parallel, now: d.Now, log: d.Logger,
 		checker: &Checker{SSH: d.SSH, SSHUser: d.SSHUser, SSHPort: d.SSHPort, Domain: d.Domain, Prober: d.Prober,
 			Scanner: d.Scanner, ScanPorts: d.ScanPorts, Timeouts: d.Timeouts, Config: cfg, Now: d.Now, Logger: d.Logger},
 	}

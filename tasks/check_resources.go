@@ -7,12 +7,14 @@ import (
 )
 
 // resourcesCommand reads load, two CPU samples a second apart, memory, the
-// root filesystem and the busiest processes. It is constant.
+// root filesystem and the busiest processes, but for its own (ps and head,
+// the children of its shell: a ps just started shows a high share of CPU
+// and would be named instead of a miner on a loaded VM). It is constant.
 const resourcesCommand = `echo '--- load ---'; cat /proc/loadavg; ` +
 	`echo '--- stat ---'; head -n1 /proc/stat; sleep 1; head -n1 /proc/stat; ` +
 	`echo '--- mem ---'; head -c 8192 /proc/meminfo; ` +
 	`echo '--- df ---'; df -P / | head -c 4096; ` +
-	`echo '--- ps ---'; ps -eo pid,user:32,pcpu,etimes,comm --no-headers --sort=-pcpu 2>/dev/null | head -n 5; true`
+	`echo '--- ps ---'; ps --ppid $$ -N -o pid,user:32,pcpu,etimes,comm --no-headers --sort=-pcpu 2>/dev/null | head -n 5; true`
 
 // diskFailPercent is the root filesystem use at which resources fail:
 // JupyterLab and apt break on a full disk. memFailPercent is the memory in

@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"fmt"
+	"os/exec"
 	"testing"
 	"time"
 )
@@ -85,6 +86,28 @@ func TestResourcesResult(t *testing.T) {
 		}
 		if _, ok := r.Numbers[tt.wantNumber]; tt.wantNumber != "" && !ok {
 			t.Errorf("%s: no %s in %v", tt.name, tt.wantNumber, r.Numbers)
+		}
+	}
+}
+
+// The busiest processes resourcesCommand lists, run by a real shell, are
+// never its own ps and head: a ps just started shows a high share of CPU
+// (here it is in the top five every time) and was named as the top process
+// instead of a miner on a loaded VM.
+func TestResourcesCommandLeavesOutItsOwnProcesses(t *testing.T) {
+	for range 3 {
+		out, err := exec.Command("sh", "-c", resourcesCommand).Output()
+		if err != nil {
+			t.Fatalf("sh -c resourcesCommand: %v (it needs procps and coreutils)", err)
+		}
+		ps := parsePS(sections(string(out))["ps"])
+		if len(ps) == 0 {
+			t.Fatalf("no processes listed in %q", out)
+		}
+		for _, p := range ps {
+			if p.Command == "ps" || p.Command == "head" {
+				t.Errorf("the command lists its own %s (pid %d, %.1f%% CPU)", p.Command, p.PID, p.CPU)
+			}
 		}
 	}
 }

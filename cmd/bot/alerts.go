@@ -15,6 +15,7 @@ type alertParts struct {
 	service *store.AlertService
 	engine  *tasks.Alerts
 	costs   *tasks.Costs
+	leases  *store.LeaseService // the poster's, shared with other replicas
 }
 
 // buildAlerts wires the alert engine over the store and the adapters.
@@ -27,7 +28,7 @@ func (m *Main) buildAlerts(db *store.DB, vms tasks.VMService, runs tasks.ActiveR
 		VMs: vms, Runs: runs, Views: views, SSH: p.ssh, Prober: p.prober, Scanner: p.scanner, Store: svc, Config: m.Config.Alerts,
 		Tag: m.Config.Tag, Domain: m.Config.Domain, Now: m.Now, Logger: m.Logger,
 	})
-	return &alertParts{service: svc, engine: engine, costs: &tasks.Costs{Droplets: p.cloud, Tag: m.Config.Tag}}
+	return &alertParts{service: svc, engine: engine, costs: &tasks.Costs{Droplets: p.cloud, Tag: m.Config.Tag}, leases: store.NewLeaseService(db)}
 }
 
 // routerDeps is what the alert verbs need.
@@ -36,9 +37,10 @@ func (a *alertParts) routerDeps(loc *time.Location) handlers.AlertDeps {
 }
 
 // startAlerts runs the poster, which sends the outbox to channel through
-// api, and the scheduler of the sweeps and the digest. Close stops the
-// scheduler first, waiting for the sweep in flight, then the poster; the
-// outbox keeps what was not yet posted for the next start. With no channel
+// api, and adds the sweeps and the digest to the bot's scheduler, which
+// the caller starts next (startScheduler). Close stops the scheduler
+// first, waiting for the sweep in flight, then the poster; the outbox
+// keeps what was not yet posted for the next start. With no channel
 // the alerts go to the log (and the alerts verb), said once here.
 func (m *Main) startAlerts(ctx context.Context, api handlers.SlackMessenger, channel string) error {
 	a := m.alerts
@@ -47,27 +49,17 @@ func (m *Main) startAlerts(ctx context.Context, api handlers.SlackMessenger, cha
 	}
 	poster := handlers.NewAlertPoster(handlers.AlertPosterConfig{
 		Channel: channel, Domain: m.Config.Domain, Location: m.Config.Location(), Costs: a.costs,
+		Leases: a.leases, Holder: m.holder,
 	}, a.service, m.students, api, m.Logger, m.Now)
 	pctx, stopPoster := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() { defer close(done); poster.Run(pctx) }()
 	m.closers = append(m.closers, func() error { stopPoster(); <-done; return nil })
 
-	sched := tasks.NewScheduler(m.Config.Location(), m.Logger)
-	if err := tasks.ScheduleAlerts(sched, a.engine); err != nil {
+	if err := tasks.ScheduleAlerts(m.sched, a.engine); err != nil {
 		return configErrorf("%s", tasks.ErrorMessage(err))
 	}
-	sched.Start()
-	m.closers = append(m.closers, func() error {
-		sctx, cancel := context.WithTimeout(context.Background(), schedulerGrace)
-		defer cancel()
-		return sched.Stop(sctx)
-	})
 	m.Logger.InfoContext(ctx, "alerts scheduled", "uptime", m.Config.Alerts.Uptime, "firewall", m.Config.Alerts.Firewall,
 		"resources", m.Config.Alerts.Resources, "digest", m.Config.Alerts.Digest, "time_zone", m.Config.TimeZone)
 	return nil
 }
-
-// schedulerGrace is how long shutdown waits for a sweep in flight before
-// cancelling it.
-const schedulerGrace = 30 * time.Second
