@@ -27,9 +27,6 @@ type SlackProgress struct {
 	pending map[int64]tasks.Run
 	msgs    map[int64]msgRef     // run ID → its message
 	next    map[string]time.Time // channel → earliest next send
-	dms     map[int64]*studentDM // run ID → the student's DM still to send
-	// welcome writes the welcome DM; see SetWelcome.
-	welcome func(ctx context.Context, name string) (*Reply, error)
 	wake    chan struct{}
 }
 
@@ -48,7 +45,6 @@ func NewSlackProgress(api *slack.Client, domain string, runs runMessages, now fu
 	return &SlackProgress{
 		api: api, runs: runs, logger: logger, domain: domain, now: now,
 		pending: map[int64]tasks.Run{}, msgs: map[int64]msgRef{}, next: map[string]time.Time{},
-		dms:  map[int64]*studentDM{},
 		wake: make(chan struct{}, 1),
 	}
 }
@@ -110,7 +106,7 @@ func (p *SlackProgress) flush(ctx context.Context) {
 func (p *SlackProgress) hasPending() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.pending) > 0 || len(p.dms) > 0
+	return len(p.pending) > 0
 }
 
 // sendDue sends one update per channel that may send now and returns how
@@ -157,7 +153,6 @@ func (p *SlackProgress) sendDue(ctx context.Context) time.Duration {
 		}
 		wait = min(wait, time.Second)
 	}
-	wait = min(wait, p.sendDMs(ctx))
 	if len(due) > 0 || p.hasPending() {
 		wait = min(wait, time.Second)
 	}
@@ -190,7 +185,6 @@ func (p *SlackProgress) send(ctx context.Context, r tasks.Run) error {
 				p.logger.WarnContext(ctx, "record progress message", "run_id", r.ID, "err", err)
 			}
 		}
-		p.queueDM(r)
 		return nil
 	}
 	if _, _, _, err := p.api.UpdateMessageContext(ctx, m.channel, m.ts, opts...); err != nil {
@@ -203,7 +197,6 @@ func (p *SlackProgress) send(ctx context.Context, r tasks.Run) error {
 		delete(p.msgs, r.ID) // finished: the message will not change again
 	}
 	p.mu.Unlock()
-	p.queueDM(r)
 	return nil
 }
 

@@ -61,33 +61,6 @@ func TestSlackProgressPostsThenEditsAndSurvives429(t *testing.T) {
 
 func slogFor(w testWriter) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
 
-func TestSlackProgressTellsTheStudentAboutAReset(t *testing.T) {
-	sim := slacksim.New(slacksim.Options{})
-	defer sim.Close()
-	api := handlers.NewSlackAPI(handlers.SlackConfig{BotToken: "xoxb-test", AppToken: "xapp-test", APIURL: sim.APIURL()})
-	p := handlers.NewSlackProgress(api, "cicf.cloud", progressRuns(t), time.Now, slogFor(testWriter{t}))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); p.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-
-	key := newPublicKey(t, "")
-	p.Report(ctx, tasks.Run{ID: 9, VM: "emma", Kind: tasks.RunReset, State: tasks.RunDone, Steps: []string{"Create"}, Step: 1,
-		RequestedBy: "U0TEACH01", Channel: "U0TEACH01", CreatedAt: time.Now(), FinishedAt: time.Now(),
-		Data: tasks.RunData{Notify: "U0EMMA001", HostKey: key}})
-	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-	defer wcancel()
-	c, err := sim.WaitCall(wctx, "chat.postMessage", func(c slacksim.Call) bool { return c.Param("channel") == "U0EMMA001" })
-	if err != nil {
-		t.Fatalf("the student was not told: %v", err)
-	}
-	for _, w := range []string{"was reset by <@U0TEACH01>", "ssh-keygen -R emma.cicf.cloud", tasks.Fingerprint(key)} {
-		if !strings.Contains(c.Param("text"), w) {
-			t.Errorf("message to the student = %q, want %q", c.Param("text"), w)
-		}
-	}
-}
-
 // progressRuns is a real store's runs, for the reporter to record messages.
 func progressRuns(t *testing.T) *store.RunService {
 	t.Helper()

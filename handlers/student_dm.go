@@ -2,8 +2,11 @@ package handlers
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -18,14 +21,16 @@ const dmTries = 3
 // dmRetry is the pause between tries after an error that may pass.
 const dmRetry = 5 * time.Second
 
-// studentDM is a message to the student whose VM someone else changed. It
-// is sent on its own, after the requester's progress message, so that a
-// student who cannot be messaged never holds up or repeats the requester's.
-type studentDM struct {
-	run   tasks.Run
-	tries int
-	at    time.Time // not before
-}
+// dmLease is how long a claimed DM is this sender's alone. It outlasts a
+// tick (dmTickTimeout), so a live sender always records its answer first;
+// when it lapses the sender is presumed dead and another takes the DM.
+const dmLease = 2 * time.Minute
+
+// dmTickTimeout bounds one tick: the claim, the posts and their outcomes.
+const dmTickTimeout = 30 * time.Second
+
+// dmBatch bounds the DMs claimed per tick; more wait for the next.
+const dmBatch = 20
 
 // permanentDMErrors are Slack's answers that no retry changes: the person
 // is gone, deactivated, a bot, or the ID names no one the bot can see.
@@ -35,77 +40,187 @@ var permanentDMErrors = map[string]bool{
 	"not_in_channel": true, "invalid_arguments": true,
 }
 
-// queueDM queues the student's DM for a finished run that asks for one.
-func (p *SlackProgress) queueDM(r tasks.Run) {
-	if r.State != tasks.RunDone || dmTo(r) == "" {
-		return
-	}
-	p.mu.Lock()
-	if _, queued := p.dms[r.ID]; !queued {
-		p.dms[r.ID] = &studentDM{run: r, at: p.now()}
-	}
-	p.mu.Unlock()
+// runFinder reads a run; tasks.RunService does.
+type runFinder interface {
+	FindRun(ctx context.Context, id int64) (*tasks.Run, error)
 }
 
-// sendDMs sends the students' DMs that are due and returns how long until
-// the next one is.
-func (p *SlackProgress) sendDMs(ctx context.Context) time.Duration {
-	now := p.now()
-	wait := time.Hour
-	p.mu.Lock()
-	var due []*studentDM
-	for _, d := range p.dms {
-		to := dmTo(d.run)
-		at := d.at
-		if n := p.next[to]; n.After(at) {
-			at = n
+// StudentDMConfig is what the DM sender is told.
+type StudentDMConfig struct {
+	// Domain makes VM names into host names.
+	Domain string
+	// Welcome writes the welcome DM (Router.Welcome); nil sends a short
+	// text naming the next commands.
+	Welcome func(ctx context.Context, name string) (*Reply, error)
+	// Interval is the tick; one DM per student per tick keeps to Slack's
+	// one message per second per channel. Default 1 s.
+	Interval time.Duration
+}
+
+// StudentDMSender posts the DMs the store queued for students when their
+// runs were recorded done (tasks.StudentDMQueue): the welcome, and the new
+// host key after someone else's reset. It holds no state that matters: what
+// is owed is in the store, also what an earlier process left.
+//
+// Delivery is at least once. A DM is claimed, counting a try, before it is
+// posted, and marked done after Slack answers; a process that dies between
+// the two leaves a claim that lapses, and the DM is posted again. Chosen
+// over at most once because a lost reset notice leaves the student facing
+// "REMOTE HOST IDENTIFICATION HAS CHANGED" with no key to check it against,
+// while a repeat costs one duplicate message, in a window of one request.
+// Counting the try at the claim keeps even that to dmTries posts.
+type StudentDMSender struct {
+	cfg    StudentDMConfig
+	queue  tasks.StudentDMQueue
+	runs   runFinder
+	slack  SlackMessenger
+	logger *slog.Logger
+	now    func() time.Time
+	// owner names this sender's claims; holdUntil is when Slack allows the
+	// next post after a 429. Only Tick uses them, one call at a time.
+	owner     string
+	holdUntil time.Time
+}
+
+// NewStudentDMSender returns a sender posting through api what queue owes,
+// written from the runs in runs; Run it.
+func NewStudentDMSender(cfg StudentDMConfig, queue tasks.StudentDMQueue, runs runFinder, api SlackMessenger, logger *slog.Logger, now func() time.Time) *StudentDMSender {
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Second
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return &StudentDMSender{cfg: cfg, queue: queue, runs: runs, slack: api, logger: logger, now: now, owner: "dm-" + hex.EncodeToString(b[:])}
+}
+
+// Run ticks until ctx ends. A tick that has begun runs to its end: a DM
+// posted but not marked done would be posted again.
+func (s *StudentDMSender) Run(ctx context.Context) {
+	t := time.NewTicker(s.cfg.Interval)
+	defer t.Stop()
+	for {
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dmTickTimeout)
+		if _, err := s.Tick(tctx); err != nil {
+			s.logger.WarnContext(ctx, "send student DMs", "err", err)
 		}
-		if now.Before(at) {
-			wait = min(wait, at.Sub(now))
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Tick posts the DMs that are due, one per student, and returns how many
+// it finished (sent, or given up). While Slack's Retry-After lasts it hands
+// every DM it claimed back, untried. It returns the store's errors; a DM
+// whose outcome could not be recorded stays claimed and is posted again
+// when the claim lapses.
+func (s *StudentDMSender) Tick(ctx context.Context) (int, error) {
+	now := s.now()
+	dms, err := s.queue.ClaimDMs(ctx, s.owner, now, now.Add(dmLease), dmBatch)
+	if err != nil {
+		return 0, err
+	}
+	n, busy := 0, map[string]bool{}
+	var errs []error
+	for _, dm := range dms {
+		if busy[dm.To] || s.now().Before(s.holdUntil) {
+			// A second DM to one student waits a second; all wait out a 429.
+			at := now.Add(time.Second)
+			if s.holdUntil.After(at) {
+				at = s.holdUntil
+			}
+			errs = append(errs, s.retry(ctx, dm, at, true))
 			continue
 		}
-		due = append(due, d)
-		p.next[to] = now.Add(time.Second)
-	}
-	p.mu.Unlock()
-	for _, d := range due {
-		err := p.notifyStudent(ctx, d.run)
-		p.mu.Lock()
-		var rl *slack.RateLimitedError
-		var se slack.SlackErrorResponse
-		switch {
-		case err == nil:
-			delete(p.dms, d.run.ID)
-		case errors.As(err, &rl):
-			d.at = p.now().Add(rl.RetryAfter)
-			wait = min(wait, rl.RetryAfter)
-		case errors.As(err, &se) && permanentDMErrors[se.Err]:
-			delete(p.dms, d.run.ID)
-			p.logger.WarnContext(ctx, "student cannot be messaged; not retrying", "run_id", d.run.ID, "slack_error", se.Err)
-		default:
-			d.tries++
-			if d.tries >= dmTries {
-				delete(p.dms, d.run.ID)
-				p.logger.WarnContext(ctx, "student message failed; giving up", "run_id", d.run.ID, "tries", d.tries, "err", err)
-			} else {
-				d.at = p.now().Add(dmRetry)
-				wait = min(wait, dmRetry)
-			}
+		busy[dm.To] = true
+		done, err := s.deliver(ctx, dm)
+		if done {
+			n++
 		}
-		p.mu.Unlock()
+		errs = append(errs, err)
 	}
-	return wait
+	return n, errors.Join(errs...)
 }
 
-// notifyStudent tells a student whose VM someone else reset what changed
-// and which host key to accept.
-func (p *SlackProgress) notifyStudent(ctx context.Context, r tasks.Run) error {
-	if r.Data.Welcome != "" {
-		return p.sendWelcome(ctx, r)
+// deliver posts dm and records what came of it; done reports that it was
+// recorded done (sent or given up) rather than due again.
+func (s *StudentDMSender) deliver(ctx context.Context, dm tasks.StudentDM) (done bool, err error) {
+	log := s.logger.With("run_id", dm.RunID, "user_id", dm.To, "kind", string(dm.Kind))
+	if dm.Tries > dmTries {
+		// The last try's process died before it recorded Slack's answer.
+		log.WarnContext(ctx, "student message: no answer recorded for the last try; giving up", "tries", dm.Tries)
+		return true, s.finish(ctx, dm, tasks.DMGaveUp, "no answer recorded")
 	}
-	text := fmt.Sprintf("Your VM `%s.%s` was reset by %s: a fresh VM with your current SSH key and an empty home directory.%s",
-		Escape(r.VM), p.domain, who(r.RequestedBy), doneNote(r, p.domain))
-	blocks, fallback := RenderBlocks(Textf("%s", text))
-	_, _, err := p.api.PostMessageContext(ctx, r.Data.Notify, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
+	err = s.send(ctx, dm)
+	var se slack.SlackErrorResponse
+	if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok {
+		s.holdUntil = s.now().Add(rl.RetryAfter)
+		return false, s.retry(ctx, dm, s.holdUntil, true)
+	}
+	switch {
+	case err == nil:
+		return true, s.finish(ctx, dm, tasks.DMSent, "")
+	case errors.As(err, &se) && permanentDMErrors[se.Err]:
+		log.WarnContext(ctx, "student cannot be messaged; not retrying", "slack_error", se.Err)
+		return true, s.finish(ctx, dm, tasks.DMUnreachable, se.Err)
+	case dm.Tries >= dmTries:
+		log.WarnContext(ctx, "student message failed; giving up", "tries", dm.Tries, "err", err)
+		return true, s.finish(ctx, dm, tasks.DMGaveUp, dmDetail(err))
+	default:
+		log.InfoContext(ctx, "student message failed; will retry", "tries", dm.Tries, "err", err)
+		return false, s.retry(ctx, dm, s.now().Add(dmRetry), false)
+	}
+}
+
+func (s *StudentDMSender) finish(ctx context.Context, dm tasks.StudentDM, outcome tasks.DMOutcome, detail string) error {
+	if err := s.queue.DoneDM(ctx, dm.ID, outcome, detail, s.now()); err != nil {
+		return fmt.Errorf("record DM %d %s: %w", dm.ID, outcome, err)
+	}
+	return nil
+}
+
+func (s *StudentDMSender) retry(ctx context.Context, dm tasks.StudentDM, at time.Time, refund bool) error {
+	if _, err := s.queue.RetryDM(ctx, dm.ID, s.owner, at, refund); err != nil {
+		return fmt.Errorf("hand back DM %d: %w", dm.ID, err)
+	}
+	return nil
+}
+
+// dmDetail is what the queue keeps of a failure: Slack's error code, or the
+// start of the error (which carries no message text and no token).
+func dmDetail(err error) string {
+	if se, ok := errors.AsType[slack.SlackErrorResponse](err); ok {
+		return se.Err
+	}
+	d := err.Error()
+	if len(d) > 200 {
+		d = d[:200]
+	}
+	return d
+}
+
+// send writes dm from its run and posts it to the student.
+func (s *StudentDMSender) send(ctx context.Context, dm tasks.StudentDM) error {
+	r, err := s.runs.FindRun(ctx, dm.RunID)
+	if err != nil {
+		return fmt.Errorf("run %d of the %s DM: %w", dm.RunID, dm.Kind, err)
+	}
+	var rep *Reply
+	switch dm.Kind {
+	case tasks.DMWelcome:
+		if rep, err = s.welcome(ctx, r.VM); err != nil {
+			return err
+		}
+	case tasks.DMReset:
+		rep = Textf("Your VM `%s.%s` was reset by %s: a fresh VM with your current SSH key and an empty home directory.%s",
+			Escape(r.VM), s.cfg.Domain, who(r.RequestedBy), doneNote(*r, s.cfg.Domain))
+	default:
+		return fmt.Errorf("DM %d: unknown kind %q", dm.ID, dm.Kind)
+	}
+	blocks, fallback := RenderBlocks(rep)
+	_, _, err = s.slack.PostMessageContext(ctx, dm.To, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
 	return err
 }

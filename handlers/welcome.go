@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/slack-go/slack"
-
 	"github.com/cicf/cicf-bot/tasks"
 )
 
@@ -31,37 +29,15 @@ func (r *Router) Welcome(ctx context.Context, name string) (*Reply, error) {
 	return rep, nil
 }
 
-// SetWelcome gives the reporter the function that writes the welcome
-// message (Router.Welcome); without it the welcome is a short text.
-func (p *SlackProgress) SetWelcome(f func(ctx context.Context, name string) (*Reply, error)) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.welcome = f
-}
-
-// dmTo returns whom a finished run's DM goes to: the student someone else
-// reset, or the student whose VM is ready for the first time; "" for none.
-func dmTo(r tasks.Run) string {
-	if r.Data.Notify != "" {
-		return r.Data.Notify
+// welcome writes the welcome DM for name's VM: what cfg.Welcome writes,
+// or without it a short text naming the next commands.
+func (s *StudentDMSender) welcome(ctx context.Context, name string) (*Reply, error) {
+	if s.cfg.Welcome == nil {
+		return Textf(":wave: Your VM `%s.%s` is ready. Type `/cicf ssh-config` to connect safely, then `/cicf password` to set your JupyterLab password.", Escape(name), s.cfg.Domain), nil
 	}
-	return r.Data.Welcome
-}
-
-// sendWelcome DMs the student of a provision that made their VM ready.
-func (p *SlackProgress) sendWelcome(ctx context.Context, r tasks.Run) error {
-	p.mu.Lock()
-	welcome := p.welcome
-	p.mu.Unlock()
-	rep := Textf(":wave: Your VM `%s.%s` is ready. Type `/cicf ssh-config` to connect safely, then `/cicf password` to set your JupyterLab password.", Escape(r.VM), p.domain)
-	if welcome != nil {
-		full, err := welcome(ctx, r.VM)
-		if err != nil {
-			return fmt.Errorf("welcome for %s: %w", r.VM, err)
-		}
-		rep = full
+	rep, err := s.cfg.Welcome(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("welcome for %s: %w", name, err)
 	}
-	blocks, fallback := RenderBlocks(rep)
-	_, _, err := p.api.PostMessageContext(ctx, r.Data.Welcome, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
-	return err
+	return rep, nil
 }

@@ -2,58 +2,62 @@ package handlers_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cicf/cicf-bot/handlers"
-	"github.com/cicf/cicf-bot/internal/slacksim"
 	"github.com/cicf/cicf-bot/tasks"
 )
 
 // A finished provision that records a welcome DMs the student once, with
-// what SetWelcome writes; without it, a short text naming the next steps.
-// A provision without a welcome (an older run) DMs nobody.
-func TestSlackProgressWelcomeDM(t *testing.T) {
-	sim := slacksim.New(slacksim.Options{})
-	defer sim.Close()
-	clock := &fakeClock{t: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)}
-	api := handlers.NewSlackAPI(handlers.SlackConfig{BotToken: "xoxb-test", AppToken: "xapp-test", APIURL: sim.APIURL()})
-	runs := progressRuns(t)
-	p := handlers.NewSlackProgress(api, "cicf.cloud", runs, clock.Now, slogFor(testWriter{t}))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	done := make(chan struct{})
-	go func() { defer close(done); p.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-
-	// IDs far from the store's, which numbers settle's marker runs from 1.
-	run := func(id int64, vm, welcome string) tasks.Run {
-		return tasks.Run{ID: id, VM: vm, Kind: tasks.RunProvision, State: tasks.RunDone, Steps: []string{"Create"}, Step: 1,
-			RequestedBy: "U0TEACH01", Channel: "U0TEACH01", CreatedAt: clock.Now(), FinishedAt: clock.Now(),
-			Data: tasks.RunData{Welcome: welcome}}
-	}
-	p.Report(ctx, run(101, "emma", "U0EMMA001")) // before SetWelcome: the short text
-	settle(t, ctx, p, runs, clock, 1)
-	p.SetWelcome(func(_ context.Context, name string) (*handlers.Reply, error) {
+// what StudentDMConfig.Welcome writes; without it, a short text naming the
+// next steps. A provision without a welcome (an older run) DMs nobody.
+func TestStudentDMWelcome(t *testing.T) {
+	e := newDMEnv(t, handlers.StudentDMConfig{})
+	e.finish(t, tasks.RunProvision, "emma", tasks.RunDone, tasks.RunData{Welcome: "U0EMMA001"})
+	e.tick(t, time.Minute) // no Welcome func: the short text
+	e.start(t, handlers.StudentDMConfig{Welcome: func(_ context.Context, name string) (*handlers.Reply, error) {
 		return handlers.Textf("full welcome for %s", name), nil
-	})
-	p.Report(ctx, run(102, "noah", "U0NOAH001"))
-	p.Report(ctx, run(103, "zoe", ""))
-	settle(t, ctx, p, runs, clock, 2)
+	}})
+	e.finish(t, tasks.RunProvision, "noah", tasks.RunDone, tasks.RunData{Welcome: "U0NOAH001"})
+	e.finish(t, tasks.RunProvision, "zoe", tasks.RunDone, tasks.RunData{})
+	e.tick(t, time.Minute)
+	e.tick(t, time.Minute)
 
-	texts := map[string][]string{}
-	for _, c := range sim.Calls() {
-		if c.Method == "chat.postMessage" {
-			texts[c.Param("channel")] = append(texts[c.Param("channel")], c.Param("text"))
+	texts := func(user string) []string {
+		var out []string
+		for _, m := range e.sim.Messages(user) {
+			out = append(out, m.Text)
 		}
+		return out
 	}
-	if got := texts["U0EMMA001"]; len(got) != 1 || !strings.Contains(got[0], "`emma.cicf.cloud` is ready") || !strings.Contains(got[0], "/cicf ssh-config") {
+	if got := texts("U0EMMA001"); len(got) != 1 || !strings.Contains(got[0], "`emma.cicf.cloud` is ready") || !strings.Contains(got[0], "/cicf ssh-config") {
 		t.Errorf("emma's DMs = %q, want one short welcome", got)
 	}
-	if got := texts["U0NOAH001"]; len(got) != 1 || got[0] != "full welcome for noah" {
-		t.Errorf("noah's DMs = %q, want the SetWelcome message once", got)
+	if got := texts("U0NOAH001"); len(got) != 1 || got[0] != "full welcome for noah" {
+		t.Errorf("noah's DMs = %q, want the configured welcome once", got)
 	}
-	if got := texts["U0ZOE0001"]; len(got) != 0 {
+	if got := texts("U0ZOE0001"); len(got) != 0 {
 		t.Errorf("zoe's DMs = %q, want none", got)
+	}
+}
+
+// A welcome that cannot be written (the store fails) is a try like a failed
+// post: retried, then given up, never sent half-written.
+func TestStudentDMWelcomeUnwritable(t *testing.T) {
+	e := newDMEnv(t, handlers.StudentDMConfig{Welcome: func(context.Context, string) (*handlers.Reply, error) {
+		return nil, errors.New("database is locked")
+	}})
+	r := e.finish(t, tasks.RunProvision, "emma", tasks.RunDone, tasks.RunData{Welcome: "U0EMMA001"})
+	for range 4 {
+		e.tick(t, time.Minute)
+	}
+	if n := countPosts(e.sim, "U0EMMA001"); n != 0 {
+		t.Errorf("%d DMs posted, want 0", n)
+	}
+	if dm := e.dm(t, r); dm.Outcome != tasks.DMGaveUp || dm.Tries != 3 {
+		t.Errorf("stored DM = %+v, want given up after 3 tries", dm)
 	}
 }

@@ -109,7 +109,8 @@ func (s *RunService) UpdateRun(ctx context.Context, r *tasks.Run) error {
 		if n == 0 {
 			return errNoRun(r.ID)
 		}
-		return nil
+		// In the same transaction: a run recorded done has queued its DM.
+		return queueRunDM(ctx, tx, r, now)
 	})
 	if err != nil {
 		if tasks.ErrorCode(err) != tasks.EINTERNAL {

@@ -58,6 +58,8 @@ type Main struct {
 	// alerts and students are built by build for startAlerts.
 	alerts   *alertParts
 	students tasks.StudentService
+	// dms is built by build for startStudentDMs.
+	dms dmParts
 	// sched runs the reconcile job and the alert jobs; holder is this
 	// process's ID on their leases.
 	sched  *tasks.Scheduler
@@ -157,6 +159,7 @@ func (m *Main) build(ctx context.Context, p parts, extraInstructors ...string) (
 		return nil, nil, err
 	}
 	m.alerts, m.students = m.buildAlerts(db, vms, runner, fleet.Views, p), students
+	m.dms = dmParts{queue: store.NewStudentDMQueue(db), runs: runs}
 	router := handlers.NewRouter(handlers.RouterDeps{
 		Directory: &tasks.Directory{Instructors: instructors, Students: students},
 		Fleet:     fleet,
@@ -192,9 +195,8 @@ func (m *Main) serve(ctx context.Context) error {
 	// The progress sender is built with the store (build calls this before
 	// it makes the runner) and, closers running in reverse, stops after the
 	// runs: updates of runs stopping at shutdown still go.
-	var sp *handlers.SlackProgress
 	progress := func(runs tasks.RunService) tasks.ProgressReporter {
-		sp = handlers.NewSlackProgress(handlers.NewSlackAPI(slackCfg), m.Config.Domain, runs, m.Now, m.Logger)
+		sp := handlers.NewSlackProgress(handlers.NewSlackAPI(slackCfg), m.Config.Domain, runs, m.Now, m.Logger)
 		pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 		done := make(chan struct{})
 		go func() { defer close(done); sp.Run(pctx) }()
@@ -209,7 +211,7 @@ func (m *Main) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sp.SetWelcome(router.Welcome)
+	m.startStudentDMs(ctx, handlers.NewSlackAPI(slackCfg), router.Welcome)
 	if err := m.startAlerts(ctx, handlers.NewSlackAPI(slackCfg), m.Config.Channel); err != nil {
 		return err
 	}
