@@ -42,6 +42,9 @@ resolve_after = 2
 // booted as namespace VMs, with alerts posted to alertChannel.
 type alertEnv struct {
 	*serveEnv
+	// test is the whole test's T: a bot started in a scenario (a
+	// restart) must outlive that scenario, so its cleanup goes here.
+	test  *testing.T
 	dir   string
 	env   []string
 	fleet *testvm.Fleet
@@ -58,7 +61,7 @@ const deadline = 5 * time.Minute
 // waits until every VM's uptime checks pass.
 func startAlertEnv(t *testing.T, names ...string) *alertEnv {
 	t.Helper()
-	e := &alertEnv{dir: t.TempDir(), vms: map[string]*testvm.VM{}, ips: map[string]string{}}
+	e := &alertEnv{test: t, dir: t.TempDir(), vms: map[string]*testvm.VM{}, ips: map[string]string{}}
 	e.fleet = testvm.NewFleet(t, alertsFirstVM, testvm.NewCA(t))
 	do := dosim.New(dosim.Options{Token: e2eDOToken, AssignIP: e.fleet.AssignIP, OnCreate: e.fleet.OnCreate})
 	e.fleet.Attach(do)
@@ -131,7 +134,9 @@ func (e *alertEnv) settle(t *testing.T) {
 	})
 }
 
-// launch starts `cicf-bot serve` on e's database and stand-ins.
+// launch starts `cicf-bot serve` on e's database and stand-ins; it runs
+// until the whole test ends (or a restart), not only the scenario that
+// started it.
 func (e *alertEnv) launch(t *testing.T) {
 	t.Helper()
 	e.stderr, e.done = &syncBuffer{}, make(chan error, 1)
@@ -142,13 +147,14 @@ func (e *alertEnv) launch(t *testing.T) {
 	}
 	cmd, done, stderr := e.cmd, e.done, e.stderr
 	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
+	top := e.test
+	top.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
 			<-done
 		}
-		if t.Failed() {
-			t.Logf("cicf-bot stderr:\n%s", stderr)
+		if top.Failed() {
+			top.Logf("cicf-bot stderr:\n%s", stderr)
 		}
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -182,10 +188,48 @@ func (e *alertEnv) waitFor(t *testing.T, what string, cond func() bool) {
 	end := time.Now().Add(deadline)
 	for !cond() {
 		if time.Now().After(end) {
-			t.Fatalf("waited %v for %s\nbot log (end):\n%s", deadline, what, e.logTail())
+			t.Fatalf("waited %v for %s\nstore:\n%s\nbot log (end):\n%s\n%s", deadline, what, e.dump(), e.logTail(), e.stacks())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// dump returns the stored latest results and alert states, one a line,
+// to tell why a wait ran out.
+func (e *alertEnv) dump() string {
+	ctx := context.Background()
+	svc := store.NewAlertService(e.db)
+	var b strings.Builder
+	rs, err := svc.LatestResults(ctx, "")
+	fmt.Fprintf(&b, "results (err %v):\n", err)
+	for _, r := range rs {
+		fmt.Fprintf(&b, "  %s %s %s at %s: %s\n", r.VM, r.Check, r.Status, r.At.Format("15:04:05.000"), r.Detail)
+	}
+	sts, err := svc.AlertStates(ctx)
+	fmt.Fprintf(&b, "states (err %v):\n", err)
+	for _, st := range sts {
+		fmt.Fprintf(&b, "  %s %s firing=%v flapping=%v fails=%d oks=%d checks=%d incident=%d announced=%d updated %s\n",
+			st.VM, st.Check, st.Firing, st.Flapping, st.Fails, st.Oks, st.Checks, st.Incident, st.Announced, st.UpdatedAt.Format("15:04:05.000"))
+	}
+	return b.String()
+}
+
+// stacks stops the bot with SIGQUIT, which makes the Go runtime print
+// every goroutine's stack, and returns that part of its log: where a bot
+// that stopped working is stuck.
+func (e *alertEnv) stacks() string {
+	n := len(e.stderr.String())
+	if st := e.cmd.ProcessState; st != nil {
+		return "the bot is not running: " + st.String()
+	}
+	if err := e.cmd.Process.Signal(syscall.SIGQUIT); err != nil {
+		return "the bot is not running: " + err.Error()
+	}
+	select {
+	case <-e.done:
+	case <-time.After(10 * time.Second):
+	}
+	return "goroutines of the bot:\n" + e.stderr.String()[n:]
 }
 
 // logTail returns the end of the bot's log.
