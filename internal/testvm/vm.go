@@ -79,11 +79,16 @@ func Start(tb testing.TB, index int, userData []byte) *VM {
 // StartWithCA is Start for a VM that also serves HTTPS the way the real one
 // would after provisioning: when the bot enables jupyter-caddy.service, the
 // systemctl stand-in runs the real Caddy from the Caddyfile and .env the bot
-// uploaded, with certificates from this test CA instead of Let's Encrypt
-// (there is no Docker here; 401 without credentials is what the bot checks).
+// uploaded, with certificates from this test CA instead of Let's Encrypt,
+// lasting 90 days as theirs do (there is no Docker here; 401 without
+// credentials is what the bot checks).
 func StartWithCA(tb testing.TB, index int, userData, caCertPEM, caKeyPEM []byte) *VM {
 	tb.Helper()
-	return start(tb, index, userData, map[string][]byte{caCertPath: caCertPEM, caKeyPath: caKeyPEM})
+	files, err := caFiles(caCertPEM, caKeyPEM)
+	if err != nil {
+		tb.Fatalf("testvm.StartWithCA: %v", err)
+	}
+	return start(tb, index, userData, files)
 }
 
 // Where StartWithCA puts the test CA inside the VM (read by the systemctl
