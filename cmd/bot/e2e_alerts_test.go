@@ -19,8 +19,6 @@ import (
 // rather than on time.
 func TestServeAlerts(t *testing.T) {
 	e := startAlertEnv(t, "amy", "bob", "cyd")
-	// topLevel counts the incidents posted, leaving out the certificate
-	// alerts of the test CA's short-lived certificates (see settle).
 	// Each scenario builds on the class the one before left; after a
 	// failure the rest would only time out.
 	failed := false
@@ -30,9 +28,7 @@ func TestServeAlerts(t *testing.T) {
 		}
 	}
 	topLevel := func() int {
-		return len(e.messages(func(m slacksim.Message) bool {
-			return m.ThreadTS == "" && !strings.Contains(m.Text, "certificate")
-		}))
+		return len(e.messages(func(m slacksim.Message) bool { return m.ThreadTS == "" }))
 	}
 
 	run("https down fires once after fire_after sweeps, then resolves with its duration", func(t *testing.T) {
@@ -142,7 +138,7 @@ func TestServeAlerts(t *testing.T) {
 	run("a muted VM posts nothing, and unmuting posts what still fails", func(t *testing.T) {
 		start := time.Now()
 		expectReply(t, e.send(t, e2eTeacher, "mute bob 1h e2e test"), "Muted *bob.cicf.cloud*")
-		e.waitMessage(t, "the mute announcement", about(start, false, "muted alerts of *bob.cicf.cloud*", "e2e test"))
+		muted := e.waitMessage(t, "the mute announcement", about(start, false, "muted alerts of *bob.cicf.cloud*", "e2e test"))
 		before := topLevel()
 		e.reject443(t, "bob", true)
 		e.waitFor(t, "bob's HTTPS to fire while muted", func() bool {
@@ -151,6 +147,9 @@ func TestServeAlerts(t *testing.T) {
 		})
 		if n := len(e.messages(about(start, false, "bob.cicf.cloud", "HTTPS", "failing"))); n != 0 || topLevel() != before {
 			t.Errorf("muted bob posted %d HTTPS alerts (%d top-level messages, had %d): %+v", n, topLevel(), before, e.slack.Messages(alertChannel))
+		}
+		if n := len(e.messages(about(muted.At, true, "bob.cicf.cloud"))) + len(e.messages(about(muted.At, false, "bob.cicf.cloud"))); n != 0 {
+			t.Errorf("muted bob posted %d messages: %+v", n, e.slack.Messages(alertChannel))
 		}
 		expectReply(t, e.send(t, e2eTeacher, "unmute bob"), "Unmuted")
 		e.waitMessage(t, "bob's HTTPS alert after unmute", about(start, false, "bob.cicf.cloud", "HTTPS", "failing"))
@@ -199,7 +198,17 @@ func TestServeAlerts(t *testing.T) {
 		if n := topLevel() - before; n != 1 {
 			t.Errorf("%d top-level messages while cut off, want the one grouped message: %+v", n, e.slack.Messages(alertChannel))
 		}
+		if n := len(e.messages(about(start, false, "across the class"))); n != 1 {
+			t.Errorf("%d grouped messages, want 1", n)
+		}
+		// Per-VM messages name the VM's host; the grouped one lists names.
+		if n := len(e.messages(about(start, false, ".cicf.cloud"))) + len(e.messages(about(start, true, ".cicf.cloud"))); n != 0 {
+			t.Errorf("%d per-VM messages while cut off, want none: %+v", n, e.slack.Messages(alertChannel))
+		}
 	})
+
+	run("a certificate that lasts 3 days is a warning, and a renewed one ends it", func(t *testing.T) { e.shortCert(t, "cyd") })
+	run("a VM under a reset is not checked, and is checked again after it", func(t *testing.T) { e.underReset(t, "bob") })
 
 	if rl := e.slack.RateLimited(); len(rl) > 0 {
 		t.Logf("%d posts got 429 and were retried after Retry-After", len(rl))

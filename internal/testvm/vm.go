@@ -73,7 +73,7 @@ type VM struct {
 // the same index, Start waits for it to end.
 func Start(tb testing.TB, index int, userData []byte) *VM {
 	tb.Helper()
-	return start(tb, index, userData, nil)
+	return start(tb, index, userData, nil, nil)
 }
 
 // StartWithCA is Start for a VM that also serves HTTPS the way the real one
@@ -84,11 +84,16 @@ func Start(tb testing.TB, index int, userData []byte) *VM {
 // credentials is what the bot checks).
 func StartWithCA(tb testing.TB, index int, userData, caCertPEM, caKeyPEM []byte) *VM {
 	tb.Helper()
+	return startWithCA(tb, index, userData, caCertPEM, caKeyPEM, nil)
+}
+
+func startWithCA(tb testing.TB, index int, userData, caCertPEM, caKeyPEM []byte, hold func()) *VM {
+	tb.Helper()
 	files, err := caFiles(caCertPEM, caKeyPEM)
 	if err != nil {
 		tb.Fatalf("testvm.StartWithCA: %v", err)
 	}
-	return start(tb, index, userData, files)
+	return start(tb, index, userData, files, hold)
 }
 
 // Where StartWithCA puts the test CA inside the VM (read by the systemctl
@@ -98,7 +103,9 @@ const (
 	caKeyPath  = "/etc/cicf-testvm/ca.key"
 )
 
-func start(tb testing.TB, index int, userData []byte, extra map[string][]byte) *VM {
+// start boots the VM; hold, if set, runs once sshd listens and before
+// runcmd, while the cloud-init stand-in still says "running".
+func start(tb testing.TB, index int, userData []byte, extra map[string][]byte, hold func()) *VM {
 	tb.Helper()
 	if index < 1 || index > 250 {
 		tb.Fatalf("testvm.Start: index %d is outside 1..250", index)
@@ -140,6 +147,9 @@ func start(tb testing.TB, index int, userData []byte, extra map[string][]byte) *
 		}
 	}
 	vm.boot(dir, cfg.Hostname)
+	if hold != nil {
+		hold()
+	}
 	vm.runcmd(fs)
 	return vm
 }
