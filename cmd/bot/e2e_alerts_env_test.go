@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -192,53 +191,6 @@ func (e *alertEnv) waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// dump returns the stored latest results and alert states, one a line,
-// to tell why a wait ran out.
-func (e *alertEnv) dump() string {
-	ctx := context.Background()
-	svc := store.NewAlertService(e.db)
-	var b strings.Builder
-	rs, err := svc.LatestResults(ctx, "")
-	fmt.Fprintf(&b, "results (err %v):\n", err)
-	for _, r := range rs {
-		fmt.Fprintf(&b, "  %s %s %s at %s: %s\n", r.VM, r.Check, r.Status, r.At.Format("15:04:05.000"), r.Detail)
-	}
-	sts, err := svc.AlertStates(ctx)
-	fmt.Fprintf(&b, "states (err %v):\n", err)
-	for _, st := range sts {
-		fmt.Fprintf(&b, "  %s %s firing=%v flapping=%v fails=%d oks=%d checks=%d incident=%d announced=%d updated %s\n",
-			st.VM, st.Check, st.Firing, st.Flapping, st.Fails, st.Oks, st.Checks, st.Incident, st.Announced, st.UpdatedAt.Format("15:04:05.000"))
-	}
-	return b.String()
-}
-
-// stacks stops the bot with SIGQUIT, which makes the Go runtime print
-// every goroutine's stack, and returns that part of its log: where a bot
-// that stopped working is stuck.
-func (e *alertEnv) stacks() string {
-	n := len(e.stderr.String())
-	if st := e.cmd.ProcessState; st != nil {
-		return "the bot is not running: " + st.String()
-	}
-	if err := e.cmd.Process.Signal(syscall.SIGQUIT); err != nil {
-		return "the bot is not running: " + err.Error()
-	}
-	select {
-	case <-e.done:
-	case <-time.After(10 * time.Second):
-	}
-	return "goroutines of the bot:\n" + e.stderr.String()[n:]
-}
-
-// logTail returns the end of the bot's log.
-func (e *alertEnv) logTail() string {
-	lines := strings.Split(e.stderr.String(), "\n")
-	if len(lines) > 60 {
-		lines = lines[len(lines)-60:]
-	}
-	return strings.Join(lines, "\n")
-}
-
 // result returns the stored latest result of (vm, check).
 func (e *alertEnv) result(t *testing.T, vm, check string) tasks.Result {
 	t.Helper()
@@ -279,73 +231,6 @@ func (e *alertEnv) state(t *testing.T, vm, check string) tasks.AlertState {
 		}
 	}
 	return tasks.AlertState{}
-}
-
-// messages returns the channel's messages for which match holds.
-func (e *alertEnv) messages(match func(slacksim.Message) bool) []slacksim.Message {
-	var out []slacksim.Message
-	for _, m := range e.slack.Messages(alertChannel) {
-		if match(m) {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// waitMessage waits for a channel message for which match holds.
-func (e *alertEnv) waitMessage(t *testing.T, what string, match func(slacksim.Message) bool) slacksim.Message {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), deadline)
-	defer cancel()
-	ms, err := e.slack.WaitMessages(ctx, alertChannel, 1, match)
-	if err != nil {
-		var texts []string
-		for _, m := range e.slack.Messages(alertChannel) {
-			texts = append(texts, fmt.Sprintf("%s thread=%q: %s", m.At.Format("15:04:05.000"), m.ThreadTS, m.Text))
-		}
-		t.Fatalf("no %s in the channel: %v\nchannel:\n%s\nbot log (end):\n%s", what, err, strings.Join(texts, "\n"), e.logTail())
-	}
-	return ms[0]
-}
-
-// about matches the messages posted after since that name all of words.
-func about(since time.Time, threaded bool, words ...string) func(slacksim.Message) bool {
-	return func(m slacksim.Message) bool {
-		if !m.At.After(since) || (m.ThreadTS != "") != threaded {
-			return false
-		}
-		for _, w := range words {
-			if !strings.Contains(m.Text, w) {
-				return false
-			}
-		}
-		return true
-	}
-}
-
-// clickAlert clicks a button of the alert message ts as user and returns
-// the bot's answer to the click.
-func (e *alertEnv) clickAlert(t *testing.T, user, actionID, ts, vm string) slacksim.Response {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	id, err := e.slack.SendBlockAction(ctx, slacksim.BlockAction{UserID: user, ChannelID: alertChannel, MessageTS: ts, ActionID: actionID, BlockID: "cicf_alert_" + vm, Value: vm})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := e.slack.WaitResponse(ctx, id)
-	if err != nil {
-		t.Fatalf("no answer to the click: %v", err)
-	}
-	var blocks []struct {
-		Text struct{ Text string } `json:"text"`
-	}
-	if json.Unmarshal(resp.Blocks, &blocks) == nil {
-		for _, b := range blocks {
-			resp.Text += "\n" + b.Text.Text
-		}
-	}
-	return resp
 }
 
 // vmFirewall runs nft inside the VM's network namespace.

@@ -2,7 +2,35 @@ package testvm
 
 import (
 	"fmt"
+	"testing"
 	"time"
+)
+
+// StartWithCA is Start for a VM that also serves HTTPS the way the real one
+// would after provisioning: when the bot enables jupyter-caddy.service, the
+// systemctl stand-in runs the real Caddy from the Caddyfile and .env the bot
+// uploaded, with certificates from this test CA instead of Let's Encrypt,
+// lasting 90 days as theirs do (there is no Docker here; 401 without
+// credentials is what the bot checks).
+func StartWithCA(tb testing.TB, index int, userData, caCertPEM, caKeyPEM []byte) *VM {
+	tb.Helper()
+	return startWithCA(tb, index, userData, caCertPEM, caKeyPEM, nil)
+}
+
+func startWithCA(tb testing.TB, index int, userData, caCertPEM, caKeyPEM []byte, hold func()) *VM {
+	tb.Helper()
+	files, err := caFiles(caCertPEM, caKeyPEM)
+	if err != nil {
+		tb.Fatalf("testvm.StartWithCA: %v", err)
+	}
+	return start(tb, index, userData, files, hold)
+}
+
+// Where StartWithCA puts the test CA inside the VM (read by the systemctl
+// stand-in).
+const (
+	caCertPath = "/etc/cicf-testvm/ca.crt"
+	caKeyPath  = "/etc/cicf-testvm/ca.key"
 )
 
 // certLifetimePath holds the lifetime of the certificates the VM's Caddy
