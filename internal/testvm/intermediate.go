@@ -1,6 +1,7 @@
 package testvm
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -38,7 +39,7 @@ func caFiles(caCert, caKey []byte) (map[string][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("testvm: the test CA's certificate: %w", err)
 	}
-	rootKey, err := x509.ParseECPrivateKey(kb.Bytes)
+	rootKey, err := parseSigner(kb)
 	if err != nil {
 		return nil, fmt.Errorf("testvm: the test CA's key: %w", err)
 	}
@@ -74,4 +75,21 @@ func caFiles(caCert, caKey []byte) (map[string][]byte, error) {
 		caIntermediateCertPath: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		caIntermediateKeyPath:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}),
 	}, nil
+}
+
+// parseSigner reads a private key in SEC 1 ("EC PRIVATE KEY") or PKCS #8
+// ("PRIVATE KEY") form, whichever the test CA writes.
+func parseSigner(b *pem.Block) (crypto.Signer, error) {
+	if k, err := x509.ParseECPrivateKey(b.Bytes); err == nil {
+		return k, nil
+	}
+	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	signer, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("a %T cannot sign", k)
+	}
+	return signer, nil
 }
