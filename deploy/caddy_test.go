@@ -3,16 +3,10 @@ package deploy
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -23,6 +17,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cicf/cicf-bot/internal/syncbuf"
+	"github.com/cicf/cicf-bot/internal/testca"
 )
 
 // caddyEnv is the environment compose gives Caddy: the rendered .env.
@@ -120,7 +117,7 @@ func TestCaddyServes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	cmd := exec.Command(bin, "run", "--config", caddyfile, "--adapter", "caddyfile")
 	cmd.Env = caddyEnv(t, pl, "JUPYTER_UPSTREAM="+jupyter.Listener.Addr().String())
 	cmd.Stdout, cmd.Stderr = &logs, &logs
@@ -200,38 +197,17 @@ func TestCaddyServes(t *testing.T) {
 // writeTestCA writes ca.crt and ca.key into dir and returns a pool trusting it.
 func writeTestCA(t *testing.T, dir string) *x509.CertPool {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := testca.New("cicf-bot deploy test CA", time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "cicf-bot deploy test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "ca.crt"), ca.CertPEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "ca.key"), ca.KeyPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
-	if err := os.WriteFile(filepath.Join(dir, "ca.crt"), certPEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "ca.key"), keyPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(certPEM)
-	return pool
+	return ca.Pool()
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.
@@ -266,22 +242,4 @@ func waitTLS(t *testing.T, addr string, conf *tls.Config, exited <-chan struct{}
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("caddy did not serve a trusted certificate on %s: %v", addr, err)
-}
-
-// syncBuffer collects a child's output, written from exec's copying goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,7 +1,6 @@
 package digitalocean_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/cicf/cicf-bot/digitalocean"
 	"github.com/cicf/cicf-bot/internal/dosim"
+	"github.com/cicf/cicf-bot/internal/syncbuf"
 	"github.com/cicf/cicf-bot/tasks"
 )
 
@@ -60,30 +60,12 @@ func (c *fakeClock) Waits() []time.Duration {
 	return append([]time.Duration(nil), c.waits...)
 }
 
-// lockedBuffer collects log output from any goroutine.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // testEnv is a simulator and a client wired to it through the real godo.
 type testEnv struct {
 	sim    *dosim.Server
 	client *digitalocean.Client
 	clock  *fakeClock
-	logs   *lockedBuffer // the client's debug log, unless cfg set a Logger
+	logs   *syncbuf.Buffer // the client's debug log, unless cfg set a Logger
 }
 
 // MustEnv starts a simulator accepting token and a client for it. cfg may
@@ -100,7 +82,7 @@ func MustEnv(tb testing.TB, cfg digitalocean.Config) *testEnv {
 func MustEnvSim(tb testing.TB, cfg digitalocean.Config, opts dosim.Options) *testEnv {
 	tb.Helper()
 	clock := newFakeClock()
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

@@ -6,32 +6,14 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/cicf/cicf-bot/handlers"
+	"github.com/cicf/cicf-bot/internal/syncbuf"
 )
-
-// lockedBuffer is a bytes.Buffer safe for a writer and a reader.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // openPTY returns the master and the slave side of a new pseudo-terminal.
 func openPTY(t *testing.T) (master, slave *os.File) {
@@ -61,7 +43,7 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 func TestConsolePasswordIsNotEchoedOnATerminal(t *testing.T) {
 	env := accessEnv(t)
 	master, slave := openPTY(t)
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	c := &handlers.Console{Router: env.router, UserID: emmaID, In: slave, Out: &out, Prompt: "cicf> "}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

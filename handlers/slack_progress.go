@@ -73,14 +73,35 @@ func (p *SlackProgress) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			for p.hasPending() && fctx.Err() == nil {
-				time.Sleep(p.sendDue(fctx))
-			}
-			cancel()
+			p.flush(ctx)
 			return
 		case <-p.wake:
 			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// flushTimeout bounds the last attempt to send what is queued at shutdown.
+const flushTimeout = 5 * time.Second
+
+// flush sends what is queued until nothing is or flushTimeout has passed.
+// What cannot be sent before then (Slack said Retry-After a minute) is
+// left at once: waiting for it would hold up the shutdown.
+func (p *SlackProgress) flush(ctx context.Context) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+	defer cancel()
+	deadline, _ := fctx.Deadline()
+	for p.hasPending() {
+		wait := p.sendDue(fctx)
+		if time.Until(deadline) < wait {
+			return
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-fctx.Done():
+			t.Stop()
+			return
 		case <-t.C:
 		}
 	}
@@ -122,9 +143,13 @@ func (p *SlackProgress) sendDue(ctx context.Context) time.Duration {
 			if _, newer := p.pending[r.ID]; !newer {
 				p.pending[r.ID] = r // try again later
 			}
-			if errors.As(err, &rl) {
+			switch {
+			case errors.As(err, &rl):
 				p.next[r.Channel] = p.now().Add(rl.RetryAfter)
-			} else {
+			case ctx.Err() != nil:
+				// Stopped mid-send: the shutdown's flush tries again at once.
+				p.next[r.Channel] = p.now()
+			default:
 				p.next[r.Channel] = p.now().Add(5 * time.Second)
 				p.logger.WarnContext(ctx, "progress message failed", "run_id", r.ID, "err", err)
 			}

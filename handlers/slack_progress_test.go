@@ -155,3 +155,33 @@ func TestSlackProgressResumedRunEditsItsMessage(t *testing.T) {
 		t.Errorf("%d messages posted for one run across a restart, want 1", posts)
 	}
 }
+
+// Stopping the reporter while Slack holds a message back (Retry-After)
+// still sends it, then ends: not an hour later (the reporter's idle wait),
+// as it did when the last queued message went out inside the flush.
+func TestSlackProgressFlushesThenStops(t *testing.T) {
+	sim := slacksim.New(slacksim.Options{})
+	defer sim.Close()
+	api := handlers.NewSlackAPI(handlers.SlackConfig{BotToken: "xoxb-test", AppToken: "xapp-test", APIURL: sim.APIURL()})
+	p := handlers.NewSlackProgress(api, "cicf.cloud", progressRuns(t), time.Now, slogFor(testWriter{t}))
+	sim.RateLimit("chat.postMessage", 1, time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx) }()
+	p.Report(ctx, tasks.Run{ID: 3, VM: "emma", Kind: tasks.RunProvision, State: tasks.RunRunning, Steps: []string{"Create"},
+		RequestedBy: "U0TEACH01", Channel: "U0TEACH01", CreatedAt: time.Now()})
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel()
+	if _, err := sim.WaitCall(wctx, "chat.postMessage", func(c slacksim.Call) bool { return c.Err == "ratelimited" }); err != nil {
+		t.Fatalf("Slack was never asked: %v", err)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("Run did not return within a minute of being stopped")
+	}
+	if _, err := sim.WaitCall(wctx, "chat.postMessage", func(c slacksim.Call) bool { return c.Status == 200 }); err != nil {
+		t.Errorf("the queued message was not sent at shutdown: %v", err)
+	}
+}

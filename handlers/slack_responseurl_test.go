@@ -4,12 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cicf/cicf-bot/handlers"
 	"github.com/cicf/cicf-bot/internal/slacksim"
+	"github.com/cicf/cicf-bot/internal/syncbuf"
 )
 
 // A response_url lets anyone post as the app for 30 minutes: when posting
@@ -19,7 +19,7 @@ func TestSlackBotLogsNoResponseURL(t *testing.T) {
 	sim := slacksim.New(slacksim.Options{})
 	defer sim.Close()
 	sim.DropResponses("")
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	bot := handlers.NewSlackBot(handlers.SlackConfig{
 		AppToken: "xapp-test", BotToken: "xoxb-test", APIURL: sim.APIURL(),
@@ -48,22 +48,4 @@ func TestSlackBotLogsNoResponseURL(t *testing.T) {
 	if strings.Contains(out, url) || strings.Contains(out, "/response/") {
 		t.Errorf("log holds the response_url %s:\n%s", url, out)
 	}
-}
-
-// syncBuffer is a log sink the bot's goroutines may write at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

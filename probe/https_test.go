@@ -2,17 +2,11 @@ package probe
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -22,78 +16,41 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cicf/cicf-bot/internal/testca"
 )
 
-// testCA is a certificate authority made for the tests, once per process:
-// Go reads SSL_CERT_FILE only once, so every test must trust the same CA.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
-
+// The tests' CA is made once per process: Go reads SSL_CERT_FILE only
+// once, so every test must trust the same CA.
 var (
 	caOnce    sync.Once
-	sharedCA  *testCA
+	sharedCA  *testca.CA
 	notBefore = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	notAfter  = time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
 )
 
-func newCA(tb testing.TB) *testCA {
+func newCA(tb testing.TB) *testca.CA {
 	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := testca.New("cicf test CA", notBefore.AddDate(-1, 0, 0), notAfter.AddDate(1, 0, 0))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "cicf test CA"},
-		NotBefore:             notBefore.AddDate(-1, 0, 0),
-		NotAfter:              notAfter.AddDate(1, 0, 0),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	return ca
 }
 
-func theCA(tb testing.TB) *testCA {
+func theCA(tb testing.TB) *testca.CA {
 	caOnce.Do(func() { sharedCA = newCA(tb) })
 	return sharedCA
 }
 
-func (ca *testCA) pool() *x509.CertPool {
-	p := x509.NewCertPool()
-	p.AddCert(ca.cert)
-	return p
-}
-
 // leaf returns a server certificate for name, valid notBefore..notAfter.
-func (ca *testCA) leaf(tb testing.TB, name string) tls.Certificate {
+func leaf(tb testing.TB, ca *testca.CA, name string) tls.Certificate {
 	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	l, err := ca.Leaf(notBefore, notAfter, name)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: name},
-		DNSNames:     []string{name},
-		NotBefore:    notBefore,
-		NotAfter:     notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	return l.TLS
 }
 
 // caddyLike answers like Caddy's basicauth without credentials.
@@ -115,11 +72,11 @@ func redirecting(w http.ResponseWriter, r *http.Request) {
 
 // startServer serves h over TLS on loopback with a certificate for
 // emma.cicf.cloud from ca.
-func startServer(t *testing.T, ca *testCA, h http.HandlerFunc) (ip string, port int) {
+func startServer(t *testing.T, ca *testca.CA, h http.HandlerFunc) (ip string, port int) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // failed handshakes are the point
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.leaf(t, "emma.cicf.cloud")}}
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{leaf(t, ca, "emma.cicf.cloud")}}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	host, p, _ := net.SplitHostPort(srv.Listener.Addr().String())
@@ -143,10 +100,10 @@ func TestHTTPS(t *testing.T) {
 		wantDays   int
 		wantErr    any // pointer to the error type expected in the chain
 	}{
-		{"basic auth answers 401", "emma.cicf.cloud", port, ca.pool(), 401, 30, nil},
-		{"redirect not followed", "emma.cicf.cloud", redirectPort, ca.pool(), 302, 30, nil},
-		{"wrong server name", "bob.cicf.cloud", port, ca.pool(), 0, 0, new(x509.HostnameError)},
-		{"untrusted CA", "emma.cicf.cloud", port, other.pool(), 0, 0, new(x509.UnknownAuthorityError)},
+		{"basic auth answers 401", "emma.cicf.cloud", port, ca.Pool(), 401, 30, nil},
+		{"redirect not followed", "emma.cicf.cloud", redirectPort, ca.Pool(), 302, 30, nil},
+		{"wrong server name", "bob.cicf.cloud", port, ca.Pool(), 0, 0, new(x509.HostnameError)},
+		{"untrusted CA", "emma.cicf.cloud", port, other.Pool(), 0, 0, new(x509.UnknownAuthorityError)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,7 +127,7 @@ func TestHTTPS(t *testing.T) {
 func TestHTTPSSystemRoots(t *testing.T) {
 	ca := theCA(t)
 	file := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(file, ca.pem, 0o644); err != nil {
+	if err := os.WriteFile(file, ca.CertPEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("SSL_CERT_FILE", file)
@@ -191,7 +148,7 @@ func TestHTTPSUnreachable(t *testing.T) {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	p := &Prober{HTTPSPort: port, RootCAs: theCA(t).pool()}
+	p := &Prober{HTTPSPort: port, RootCAs: theCA(t).Pool()}
 	if _, _, err := p.HTTPS(context.Background(), "127.0.0.1", "emma.cicf.cloud"); err == nil {
 		t.Error("HTTPS to a closed port succeeded")
 	}

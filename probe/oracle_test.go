@@ -3,7 +3,6 @@ package probe
 import (
 	"bufio"
 	"context"
-	"encoding/xml"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/cicf/cicf-bot/internal/nmapxml"
 )
 
 // nsHost is a bare network namespace at 198.18.N.2 (N in this package's
@@ -87,39 +88,24 @@ sys.stdin.read()
 	return fmt.Sprintf("198.18.%d.2", n)
 }
 
-// nmapXMLOpen runs nmap -sT -Pn on hosts and returns each host's open ports.
-func nmapXMLOpen(t *testing.T, hosts []string, portArgs ...string) map[string][]int {
+// runNmap runs a TCP connect scan (nmap -sT -Pn -n) with args on hosts
+// and returns its XML output.
+func runNmap(t *testing.T, hosts []string, args ...string) []byte {
 	t.Helper()
-	args := append([]string{"-sT", "-Pn", "-n", "-T4", "-oX", "-"}, portArgs...)
+	args = append([]string{"-sT", "-Pn", "-n", "-oX", "-"}, args...)
 	out, err := exec.Command("nmap", append(args, hosts...)...).Output()
 	if err != nil {
 		t.Fatalf("nmap: %v", err)
 	}
-	var run struct {
-		Hosts []struct {
-			Addr struct {
-				Addr string `xml:"addr,attr"`
-			} `xml:"address"`
-			Ports []struct {
-				ID    int `xml:"portid,attr"`
-				State struct {
-					State string `xml:"state,attr"`
-				} `xml:"state"`
-			} `xml:"ports>port"`
-		} `xml:"host"`
-	}
-	if err := xml.Unmarshal(out, &run); err != nil {
+	return out
+}
+
+// nmapXMLOpen runs nmap -sT -Pn -T4 on hosts and returns each host's open ports.
+func nmapXMLOpen(t *testing.T, hosts []string, portArgs ...string) map[string][]int {
+	t.Helper()
+	got, err := nmapxml.OpenPorts(runNmap(t, hosts, append([]string{"-T4"}, portArgs...)...))
+	if err != nil {
 		t.Fatal(err)
-	}
-	got := map[string][]int{}
-	for _, h := range run.Hosts {
-		got[h.Addr.Addr] = []int{}
-		for _, p := range h.Ports {
-			if p.State.State == "open" {
-				got[h.Addr.Addr] = append(got[h.Addr.Addr], p.ID)
-			}
-		}
-		slices.Sort(got[h.Addr.Addr])
 	}
 	return got
 }

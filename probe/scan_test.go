@@ -3,7 +3,6 @@ package probe
 import (
 	"context"
 	"errors"
-	"net"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -16,24 +15,9 @@ import (
 // (bound, then released). The listeners close when the test ends.
 func loopbackPorts(t *testing.T, n int) (open, closed []int) {
 	t.Helper()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { l.Close() })
-		open = append(open, l.Addr().(*net.TCPAddr).Port)
-	}
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		closed = append(closed, l.Addr().(*net.TCPAddr).Port)
-		l.Close()
-	}
+	open = listen(t, n)
 	slices.Sort(open)
-	return open, closed
+	return open, closedPorts(t, n)
 }
 
 func TestOpenPorts(t *testing.T) {
@@ -95,46 +79,16 @@ func TestOpenPortsNmap(t *testing.T) {
 	for i, port := range ports {
 		list[i] = strconv.Itoa(port)
 	}
-	out, err := exec.Command("nmap", "-sT", "-Pn", "-n", "-p", strings.Join(list, ","), "127.0.0.1", "-oG", "-").Output()
-	if err != nil {
-		t.Fatalf("nmap: %v", err)
+	want, ok := nmapXMLOpen(t, []string{"127.0.0.1"}, "-p", strings.Join(list, ","))["127.0.0.1"]
+	if !ok {
+		t.Fatal("nmap has no result for 127.0.0.1")
 	}
-	want := nmapOpen(t, string(out))
 	if !slices.Equal(got, want) {
 		t.Errorf("OpenPorts = %v, nmap says %v", got, want)
 	}
 	if !slices.Equal(got, open) {
 		t.Errorf("OpenPorts = %v, want the listeners %v", got, open)
 	}
-}
-
-// nmapOpen parses nmap's grepable output ("Ports: 22/open/tcp//ssh///, …").
-func nmapOpen(t *testing.T, out string) []int {
-	t.Helper()
-	var open []int
-	for line := range strings.Lines(out) {
-		_, ports, ok := strings.Cut(line, "Ports: ")
-		if !ok {
-			continue
-		}
-		ports, _, _ = strings.Cut(ports, "\t")
-		for entry := range strings.SplitSeq(ports, ",") {
-			f := strings.Split(strings.TrimSpace(entry), "/")
-			if len(f) < 3 || f[1] != "open" {
-				continue
-			}
-			port, err := strconv.Atoi(f[0])
-			if err != nil {
-				t.Fatalf("nmap output %q: %v", entry, err)
-			}
-			open = append(open, port)
-		}
-	}
-	if open == nil && !strings.Contains(out, "Host: 127.0.0.1") {
-		t.Fatalf("nmap output has no result for 127.0.0.1:\n%s", out)
-	}
-	slices.Sort(open)
-	return open
 }
 
 // TestOpenPortsSilent: a port that never answers is not open after the

@@ -16,21 +16,11 @@ import (
 
 // listen opens n loopback listeners and returns their ports; closedPorts
 // returns ports that were just released, so they answer RST.
-func listen(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { l.Close() })
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports
-}
+func listen(t *testing.T, n int) []int { return loopback(t, n, true) }
 
-func closedPorts(t *testing.T, n int) []int {
+func closedPorts(t *testing.T, n int) []int { return loopback(t, n, false) }
+
+func loopback(t *testing.T, n int, keepOpen bool) []int {
 	t.Helper()
 	var ports []int
 	for range n {
@@ -39,7 +29,11 @@ func closedPorts(t *testing.T, n int) []int {
 			t.Fatal(err)
 		}
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-		l.Close()
+		if keepOpen {
+			t.Cleanup(func() { l.Close() })
+		} else {
+			l.Close()
+		}
 	}
 	return ports
 }

@@ -2,9 +2,6 @@ package probe
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -12,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
+	"github.com/cicf/cicf-bot/internal/nmapxml"
 	"github.com/cicf/cicf-bot/internal/testvm"
+	"github.com/cicf/cicf-bot/tasks"
 )
 
 // TestOpenPortsVM scans a test VM (index 72, in this package's range
@@ -25,7 +22,11 @@ func TestOpenPortsVM(t *testing.T) {
 	if _, err := exec.LookPath("nmap"); err != nil {
 		t.Fatalf("nmap: %v: install nmap", err)
 	}
-	vm := testvm.Start(t, 72, testvm.UserData(vmHostKey(t)))
+	hostPEM, hostPub, err := tasks.NewHostKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := testvm.Start(t, 72, testvm.UserData(hostPEM, hostPub))
 	rules := "add table inet cicf { chain input { type filter hook input priority 0; policy accept; tcp dport 81 drop; }; }"
 	if out, err := vm.Exec("nft", rules); err != nil {
 		t.Fatalf("nft in the VM: %v %s: install nftables", err, out)
@@ -41,31 +42,22 @@ func TestOpenPortsVM(t *testing.T) {
 	for i, port := range ports {
 		list[i] = strconv.Itoa(port)
 	}
-	out, err := exec.Command("nmap", "-sT", "-Pn", "-n", "-p", strings.Join(list, ","), vm.IP(), "-oG", "-").Output()
+	out := runNmap(t, []string{vm.IP()}, "-p", strings.Join(list, ","))
+	states, err := nmapxml.PortStates(out)
 	if err != nil {
-		t.Fatalf("nmap: %v", err)
+		t.Fatal(err)
 	}
-	if !strings.Contains(string(out), "81/filtered/tcp") {
+	if states[vm.IP()][81] != "filtered" {
 		t.Fatalf("nmap does not see port 81 as filtered, the test's firewall is not in place:\n%s", out)
 	}
-	if want := nmapOpen(t, string(out)); !slices.Equal(got, want) {
+	open, err := nmapxml.OpenPorts(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := open[vm.IP()]; !slices.Equal(got, want) {
 		t.Errorf("OpenPorts(%s) = %v, nmap says %v", vm.IP(), got, want)
 	}
 	if want := []int{22}; !slices.Equal(got, want) {
 		t.Errorf("OpenPorts(%s) = %v, want %v", vm.IP(), got, want)
 	}
-}
-
-func vmHostKey(t *testing.T) (privatePEM, public string) {
-	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sshPub, _ := ssh.NewPublicKey(pub)
-	return string(pem.EncodeToMemory(block)), string(ssh.MarshalAuthorizedKey(sshPub))
 }

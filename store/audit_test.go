@@ -25,7 +25,7 @@ func TestAuditLog(t *testing.T) {
 	// Record the explicit one last, so newest-first means by At, not by ID.
 	order := []int{1, 2, 3, 0}
 	for _, i := range order {
-		c.Add(time.Second)
+		c.Advance(time.Second)
 		e := entries[i]
 		if err := l.RecordAudit(t.Context(), e); err != nil {
 			t.Fatalf("RecordAudit(%q) = %v", e.Verb, err)

@@ -31,6 +31,9 @@ const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
 type DB struct {
 	db  *sql.DB
 	now func() time.Time
+	// wait is how migrateRetry waits before it tries again (time.After);
+	// tests act between two tries through it.
+	wait func(time.Duration) <-chan time.Time
 }
 
 // Open opens the SQLite file at path, creating it (mode 0600) and its parent
@@ -57,7 +60,7 @@ func Open(ctx context.Context, path string, now func() time.Time) (*DB, error) {
 	// which does not give memory back.
 	sdb.SetMaxOpenConns(4)
 	sdb.SetMaxIdleConns(4)
-	db := &DB{db: sdb, now: now}
+	db := &DB{db: sdb, now: now, wait: time.After}
 	if err := db.migrateRetry(ctx); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -80,7 +83,7 @@ func (db *DB) migrateRetry(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return err
-		case <-time.After(time.Duration(try) * 10 * time.Millisecond):
+		case <-db.wait(time.Duration(try) * 10 * time.Millisecond):
 		}
 	}
 }

@@ -3,12 +3,13 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/cicf/cicf-bot/internal/testclock"
 	"github.com/cicf/cicf-bot/store"
 	"github.com/cicf/cicf-bot/tasks"
 )
@@ -17,25 +18,9 @@ import (
 // the store keeps both.
 var testNow = time.Date(2026, 3, 14, 15, 9, 26, 535897932, time.FixedZone("CET", 3600))
 
-// clock is a settable time source; tests move it instead of sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock(t time.Time) *clock { return &clock{t: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClock returns a clock standing at t that tests move instead of
+// sleeping.
+func newClock(t time.Time) *testclock.Clock { return testclock.New(t) }
 
 // MustOpenDB returns a new database in a temporary directory whose clock
 // stands at testNow; it is closed when the test ends.
@@ -58,6 +43,24 @@ func MustOpenDBAt(tb testing.TB, path string, now func() time.Time) *store.DB {
 		}
 	})
 	return db
+}
+
+// timeField is one time of an entity, got and wanted, named for messages.
+type timeField struct {
+	name      string
+	got, want time.Time
+}
+
+// diffTimes returns "NAME = got, want want" for each field whose times are
+// not the same instant (== would also compare their locations).
+func diffTimes(fs ...timeField) []string {
+	var d []string
+	for _, f := range fs {
+		if !f.got.Equal(f.want) {
+			d = append(d, fmt.Sprintf("%s = %v, want %v", f.name, f.got, f.want))
+		}
+	}
+	return d
 }
 
 // mustCreateStudent adds a student with a valid Slack ID derived from name.

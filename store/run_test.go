@@ -38,18 +38,11 @@ func diffRun(got, want *tasks.Run) string {
 	if !slices.Equal(got.StepIDs, want.StepIDs) {
 		d = append(d, fmt.Sprintf("StepIDs = %q, want %q", got.StepIDs, want.StepIDs))
 	}
-	for _, f := range []struct {
-		name      string
-		got, want time.Time
-	}{
-		{"CreatedAt", got.CreatedAt, want.CreatedAt},
-		{"UpdatedAt", got.UpdatedAt, want.UpdatedAt},
-		{"FinishedAt", got.FinishedAt, want.FinishedAt},
-	} {
-		if !f.got.Equal(f.want) {
-			d = append(d, fmt.Sprintf("%s = %v, want %v", f.name, f.got, f.want))
-		}
-	}
+	d = append(d, diffTimes(
+		timeField{"CreatedAt", got.CreatedAt, want.CreatedAt},
+		timeField{"UpdatedAt", got.UpdatedAt, want.UpdatedAt},
+		timeField{"FinishedAt", got.FinishedAt, want.FinishedAt},
+	)...)
 	return strings.Join(d, "; ")
 }
 
@@ -105,7 +98,7 @@ func TestRunService(t *testing.T) {
 		{"clear data", func(r *tasks.Run) { r.Data = tasks.RunData{} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clk.Add(time.Minute)
+			clk.Advance(time.Minute)
 			tc.change(r)
 			if err := s.UpdateRun(t.Context(), r); err != nil {
 				t.Fatalf("UpdateRun(%d) = %v", r.ID, err)

@@ -23,12 +23,10 @@ func diffStudent(got, want *tasks.Student) string {
 		d = append(d, fmt.Sprintf("got {%q %q %q %q}, want {%q %q %q %q}",
 			got.Name, got.SlackID, got.Email, got.PublicKey, want.Name, want.SlackID, want.Email, want.PublicKey))
 	}
-	if !got.CreatedAt.Equal(want.CreatedAt) {
-		d = append(d, fmt.Sprintf("CreatedAt = %v, want %v", got.CreatedAt, want.CreatedAt))
-	}
-	if !got.UpdatedAt.Equal(want.UpdatedAt) {
-		d = append(d, fmt.Sprintf("UpdatedAt = %v, want %v", got.UpdatedAt, want.UpdatedAt))
-	}
+	d = append(d, diffTimes(
+		timeField{"CreatedAt", got.CreatedAt, want.CreatedAt},
+		timeField{"UpdatedAt", got.UpdatedAt, want.UpdatedAt},
+	)...)
 	return strings.Join(d, "; ")
 }
 
@@ -144,7 +142,7 @@ func TestStudentService_UpdateStudent(t *testing.T) {
 	db := MustOpenDBAt(t, filepath.Join(t.TempDir(), "cicf-bot.db"), c.Now)
 	s := store.NewStudentService(db)
 	emma := mustCreateStudent(t, db, "emma")
-	c.Add(time.Minute)
+	c.Advance(time.Minute)
 
 	for _, tc := range []struct {
 		name string

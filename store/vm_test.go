@@ -21,18 +21,11 @@ func diffVM(got, want *tasks.VM) string {
 	if g != w {
 		d = append(d, fmt.Sprintf("got %+v, want %+v", g, w))
 	}
-	for _, f := range []struct {
-		name      string
-		got, want time.Time
-	}{
-		{"CreatedAt", got.CreatedAt, want.CreatedAt},
-		{"LastResetAt", got.LastResetAt, want.LastResetAt},
-		{"SeenAt", got.SeenAt, want.SeenAt},
-	} {
-		if !f.got.Equal(f.want) {
-			d = append(d, fmt.Sprintf("%s = %v, want %v", f.name, f.got, f.want))
-		}
-	}
+	d = append(d, diffTimes(
+		timeField{"CreatedAt", got.CreatedAt, want.CreatedAt},
+		timeField{"LastResetAt", got.LastResetAt, want.LastResetAt},
+		timeField{"SeenAt", got.SeenAt, want.SeenAt},
+	)...)
 	return strings.Join(d, "; ")
 }
 

@@ -33,27 +33,25 @@ func SweepChecks(kind SweepKind) []string {
 	return nil
 }
 
-// AlertsDeps is what NewAlerts needs. Views and Droplets are optional:
-// with Views the uptime sweep reads whether the reconcile job's last call
-// to DigitalOcean failed (no API call of its own); else, with Droplets, it
-// asks DigitalOcean itself. Either way an unreachable API is one class-wide
-// alert (GroupCloud) and no VM's counter moves meanwhile.
+// AlertsDeps is what NewAlerts needs. Views is optional: with it the
+// uptime sweep reads whether the reconcile job's last call to DigitalOcean
+// failed (no API call of its own), and an unreachable API is one
+// class-wide alert (GroupCloud) while no VM's counter moves.
 type AlertsDeps struct {
 	// Runs, if set, tells which VMs a run (provision, reset, power) is
 	// changing: they are not checked meanwhile, so a reset is no outage.
-	Runs     ActiveRunLister
-	Views    CloudViewStore
-	VMs      VMService
-	SSH      RemoteDialer
-	Prober   Prober
-	Scanner  PortScanner
-	Store    AlertStore
-	Config   AlertConfig // zero fields take their defaults
-	Droplets DropletLister
-	Tag      string // the class tag, for Droplets
-	Domain   string // the class domain: HTTPS is fetched from NAME.Domain
-	SSHUser  string // default "cicf"
-	SSHPort  int    // default 22
+	Runs    ActiveRunLister
+	Views   CloudViewStore
+	VMs     VMService
+	SSH     RemoteDialer
+	Prober  Prober
+	Scanner PortScanner
+	Store   AlertStore
+	Config  AlertConfig // zero fields take their defaults
+	Tag     string      // the class tag: the key of the view in Views
+	Domain  string      // the class domain: HTTPS is fetched from NAME.Domain
+	SSHUser string      // default "cicf"
+	SSHPort int         // default 22
 	// ScanPorts are the ports the firewall check scans; nil means the
 	// scanner's default.
 	ScanPorts []int
@@ -75,7 +73,6 @@ type Alerts struct {
 	cfg      AlertConfig
 	runs     ActiveRunLister
 	views    CloudViewStore
-	droplets DropletLister
 	tag      string
 	parallel int
 	now      func() time.Time
@@ -97,7 +94,7 @@ func NewAlerts(d AlertsDeps) *Alerts {
 	}
 	cfg := d.Config.WithDefaults()
 	return &Alerts{
-		vms: d.VMs, store: d.Store, cfg: cfg, runs: d.Runs, views: d.Views, droplets: d.Droplets, tag: d.Tag, parallel: d.Parallel, now: d.Now, log: d.Logger,
+		vms: d.VMs, store: d.Store, cfg: cfg, runs: d.Runs, views: d.Views, tag: d.Tag, parallel: d.Parallel, now: d.Now, log: d.Logger,
 		checker: &Checker{SSH: d.SSH, SSHUser: d.SSHUser, SSHPort: d.SSHPort, Domain: d.Domain, Prober: d.Prober,
 			Scanner: d.Scanner, ScanPorts: d.ScanPorts, Timeouts: d.Timeouts, Config: cfg, Now: d.Now, Logger: d.Logger},
 	}
@@ -184,7 +181,12 @@ var derived = map[string]struct {
 
 // checkVM runs checks on vm, each under its own deadline, and returns their
 // results in the order of checks. A VM that is off or not yet provisioned
-// is not looked at: all unknown.
+// is not looked at: all unknown. The checks that log in over SSH
+// (firewall, resources) would not count while SSH does not answer
+// (inhibit), so they are not run then: not when the VM's stored SSH result
+// fails and this run has no SSH check of its own, and they are stopped as
+// soon as this run's SSH check fails, instead of each waiting out its own
+// deadline against a VM that does not answer.
 func (a *Alerts) checkVM(ctx context.Context, vm VM, checks []string, prev map[resultKey]Result, busy map[string]string) []Result {
 	rs := make([]Result, len(checks))
 	index := make(map[string]int, len(checks))
@@ -192,6 +194,11 @@ func (a *Alerts) checkVM(ctx context.Context, vm VM, checks []string, prev map[r
 	for i, c := range checks {
 		index[c], done[i] = i, make(chan struct{})
 	}
+	_, runsSSH := index[CheckSSH]
+	sshDown := !runsSSH && prev[resultKey{vm.Name, CheckSSH}].Status == CheckFail
+	// sshCtx ends when this run's SSH check fails.
+	sshCtx, sshFailed := context.WithCancel(ctx)
+	defer sshFailed()
 	var wg sync.WaitGroup
 	for i, name := range checks {
 		wg.Go(func() {
@@ -205,8 +212,18 @@ func (a *Alerts) checkVM(ctx context.Context, vm VM, checks []string, prev map[r
 			case isDerived && hasSource:
 				<-done[j]
 				r = d.fn(a.checker, vm, rs[j])
+			case logsIn[name] && sshDown:
+				r = a.checker.result(vm, name, CheckUnknown, "not checked: SSH did not answer at the last uptime check")
+			case logsIn[name]:
+				r = a.checker.Run(sshCtx, name, vm)
+				if sshCtx.Err() != nil && ctx.Err() == nil {
+					r = a.checker.result(vm, name, CheckUnknown, "not checked: SSH does not answer")
+				}
 			default:
 				r = a.checker.Run(ctx, name, vm)
+				if name == CheckSSH && r.Status == CheckFail {
+					sshFailed()
+				}
 			}
 			if p, ok := prev[resultKey{vm.Name, name}]; ok {
 				r = sustainCPU(a.cfg, &p, r)
@@ -220,6 +237,9 @@ func (a *Alerts) checkVM(ctx context.Context, vm VM, checks []string, prev map[r
 	wg.Wait()
 	return rs
 }
+
+// logsIn are the checks that log in to the VM over SSH.
+var logsIn = map[string]bool{CheckFirewall: true, CheckResources: true}
 
 // maxDetail bounds a result's Detail and Fix, in runes: a VM with hundreds
 // of open ports must not make a message Slack refuses.

@@ -203,8 +203,9 @@ func (f *Fleet) byName(droplets []Droplet) map[string][]Droplet {
 	return m
 }
 
-// sync records the droplet DigitalOcean reports for name. What only the
-// bot knows (pinned host key, last reset) is left to the runs that own it.
+// sync records the droplet DigitalOcean reports for name if it differs
+// from what the bot has. What only the bot knows (pinned host key, last
+// reset) is left to the runs that own it.
 func (f *Fleet) sync(ctx context.Context, name string, ds []Droplet, old *VM) error {
 	var vm *VM
 	switch {
@@ -234,8 +235,10 @@ func (f *Fleet) sync(ctx context.Context, name string, ds []Droplet, old *VM) er
 			vm = &VM{Name: name, DropletID: old.DropletID}
 		}
 	}
-	if old != nil && sameCloudView(old, vm) && f.Now().Sub(old.SeenAt) < listLag {
-		// Nothing changed: a class typing status at once writes nothing.
+	if old != nil && sameCloudView(old, vm) {
+		// Nothing changed: the reconcile job, every minute, writes no row
+		// for it. SeenAt stays when the row last changed; when DigitalOcean
+		// last listed the class is the view's ListedAt.
 		return nil
 	}
 	vm.SeenAt = f.Now()

@@ -7,9 +7,8 @@ import (
 	"github.com/cicf/cicf-bot/internal/dosim"
 )
 
-// A class typing `status` at once writes nothing: within listLag of the
-// last write, an unchanged cloud view is not written again (SeenAt stays);
-// past it, the VM is written to record that it was seen.
+// Reconciling, every minute, writes no VM whose cloud view did not change
+// (SeenAt stays), however long ago it was written.
 func TestFleet_Status_skipsUnchangedWrite(t *testing.T) {
 	env := newTestEnv(t)
 	env.addStudent(t, "emma", true)
@@ -26,10 +25,12 @@ func TestFleet_Status_skipsUnchangedWrite(t *testing.T) {
 		t.Errorf("Status 10s later with nothing changed wrote the VM: SeenAt = %v, want %v", vm.SeenAt, first)
 	}
 
-	env.now = env.now.Add(2 * time.Minute)
-	env.status(t)
-	if vm := env.findVM(t, "emma"); !vm.SeenAt.Equal(env.now) {
-		t.Errorf("Status past listLag did not record the sighting: SeenAt = %v, want %v", vm.SeenAt, env.now)
+	for _, later := range []time.Duration{time.Minute, 2 * time.Minute, time.Hour} {
+		env.now = env.now.Add(later)
+		env.status(t)
+		if vm := env.findVM(t, "emma"); !vm.SeenAt.Equal(first) {
+			t.Errorf("Status %s later with nothing changed wrote the VM: SeenAt = %v, want %v", later, vm.SeenAt, first)
+		}
 	}
 }
 

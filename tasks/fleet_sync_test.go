@@ -41,16 +41,22 @@ func TestFleet_Status_keepsPin(t *testing.T) {
 	hostKey, resetAt := newKeyLine(t), env.now.Add(-time.Hour)
 	env.pin(t, env.findVM(t, "emma"), hostKey, resetAt)
 
-	for range 2 {
+	// The droplet changes each time (so the VM is written) and the pin
+	// stays: the same droplet in a new stand-in, off then on again.
+	for _, status := range []string{"off", "active"} {
+		env.useSim(t, dosim.New(dosim.Options{Token: "t"}))
+		if got := env.addDroplet("emma", status, time.Time{}); got != id {
+			t.Fatalf("emma's droplet ID = %d in the new account, want %d", got, id)
+		}
 		env.now = env.now.Add(10 * time.Minute)
 		st := itemOf(t, env.status(t), "emma")
 		if st.VM == nil || st.VM.HostKey != hostKey || !st.VM.LastResetAt.Equal(resetAt) {
 			t.Errorf("Status() emma VM = %+v, want HostKey %q and LastResetAt %v", st.VM, hostKey, resetAt)
 		}
 		vm := env.findVM(t, "emma")
-		if vm.DropletID != id || vm.HostKey != hostKey || !vm.LastResetAt.Equal(resetAt) || !vm.SeenAt.Equal(env.now) {
-			t.Errorf("after Status, FindVM(emma) = %+v, want droplet %d, HostKey %q, LastResetAt %v, SeenAt %v",
-				vm, id, hostKey, resetAt, env.now)
+		if vm.DropletID != id || vm.Status != status || vm.HostKey != hostKey || !vm.LastResetAt.Equal(resetAt) || !vm.SeenAt.Equal(env.now) {
+			t.Errorf("after Status, FindVM(emma) = %+v, want droplet %d %s, HostKey %q, LastResetAt %v, SeenAt %v",
+				vm, id, status, hostKey, resetAt, env.now)
 		}
 	}
 }

@@ -104,33 +104,24 @@ func (a *Alerts) Sweep(ctx context.Context, kind SweepKind) (SweepSummary, error
 	return sum, nil
 }
 
-// cloudResult says whether DigitalOcean answers: from the reconcile job's
-// stored view if there is one, else by asking. It returns nil when neither
-// source is set or no reconcile has run yet, and an error only when the
-// store fails.
+// cloudResult says whether DigitalOcean answers, from the reconcile job's
+// stored view. It returns nil without Views or before the first
+// reconcile, and an error only when the store fails.
 func (a *Alerts) cloudResult(ctx context.Context) (*Result, error) {
 	r := Result{Check: GroupCloud, Status: CheckOK, Detail: "DigitalOcean answers", At: a.now()}
-	var why string
-	switch {
-	case a.views != nil:
-		v, err := a.views.CloudView(ctx, a.tag)
-		if ErrorCode(err) == ENOTFOUND {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		why = v.Err
-	case a.droplets != nil:
-		if _, err := a.droplets.ListDroplets(ctx, a.tag); err != nil {
-			why = ErrorMessage(err)
-		}
-	default:
+	if a.views == nil {
 		return nil, nil
 	}
-	if why != "" {
-		a.log.WarnContext(ctx, "sweep: DigitalOcean unreachable", "err", why)
-		r.Status, r.Detail = CheckFail, "DigitalOcean's API does not answer: "+why
+	v, err := a.views.CloudView(ctx, a.tag)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if v.Err != "" {
+		a.log.WarnContext(ctx, "sweep: DigitalOcean unreachable", "err", v.Err)
+		r.Status, r.Detail = CheckFail, "DigitalOcean's API does not answer: "+v.Err
 		r.Fix = "Check https://status.digitalocean.com; VM alerts wait until it answers."
 	}
 	return &r, nil

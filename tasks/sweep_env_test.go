@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cicf/cicf-bot/digitalocean"
 	"github.com/cicf/cicf-bot/internal/dosim"
 	"github.com/cicf/cicf-bot/internal/vmsim"
 	"github.com/cicf/cicf-bot/store"
@@ -17,7 +16,7 @@ import (
 
 // alertEnv is the alert engine over a real SQLite file, simulated VMs
 // (vmsim, answering from their state) and, when asked, the DigitalOcean
-// stand-in through the real godo adapter. Its clock only moves when a test
+// stand-in, which the reconcile job asks through the real godo adapter. Its clock only moves when a test
 // moves it.
 type alertEnv struct {
 	now    time.Time
@@ -87,11 +86,9 @@ func (e *alertEnv) newEngine() *tasks.Alerts {
 		Domain: "cicf.cloud", Now: e.clock, Logger: slog.New(slog.DiscardHandler),
 	}
 	if e.do != nil {
-		d.Tag = "cicf"
-		d.Droplets = digitalocean.New(digitalocean.Config{
-			Token: "t", BaseURL: e.do.URL(), Timeout: 5 * time.Second, MaxRetries: 1,
-			Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() },
-		})
+		// Whether DigitalOcean answers is what the reconcile job stored
+		// (e.reconcile).
+		d.Tag, d.Views = "cicf", store.NewCloudViewStore(e.db)
 	}
 	return tasks.NewAlerts(d)
 }

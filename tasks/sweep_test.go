@@ -129,6 +129,7 @@ func TestSweep_notGroupedBelowMin(t *testing.T) {
 func TestSweep_cloudDown(t *testing.T) {
 	e := newAlertEnv(t, true, fleet4...)
 	e.do.FailNext(100, 503, 0)
+	e.reconcileFails(t)
 	cloudDownFreezes(t, e)
 }
 

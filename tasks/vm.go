@@ -19,7 +19,7 @@ type VM struct {
 	CreatedAt   time.Time // when the droplet was created
 	LastResetAt time.Time // zero if never reset
 	HostKey     string    // pinned SSH host public key, authorized_keys format; "" if none
-	SeenAt      time.Time // when DigitalOcean last reported the droplet
+	SeenAt      time.Time // when the droplet was last recorded as DigitalOcean or a run reported it changed
 }
 
 // VMService keeps what the bot knows of each VM.

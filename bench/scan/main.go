@@ -15,13 +15,15 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
+
+	"github.com/cicf/cicf-bot/bench/internal/rootbench"
+	"github.com/cicf/cicf-bot/internal/nmapxml"
 )
 
 const ns, link = "cicfscanbench", "cscanbench"
@@ -35,17 +37,13 @@ func main() {
 	runs := flag.Int("runs", 1, "runs of both scanners on the same hosts")
 	flag.Parse()
 	// A signal still removes the namespace, its link and the listeners.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-sig
+	rootbench.UndoOnSignal(func() {
 		killNamespacePids()
 		cleanup()
 		if d := tmpDir.Load(); d != nil {
 			os.RemoveAll(*d)
 		}
-		os.Exit(1)
-	}()
+	})
 	os.Exit(bench(*hosts, *sockets, *runs))
 }
 
@@ -54,11 +52,9 @@ func bench(n int, sockets string, runs int) int {
 		fmt.Fprintln(os.Stderr, "-hosts must be 1..250 and -runs at least 1")
 		return 2
 	}
-	for _, tool := range []string{"ip", "nft", "python3", "nmap", "go"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			fmt.Fprintf(os.Stderr, "%s is needed (apt-get install iproute2 nftables python3 nmap), and root\n", tool)
-			return 1
-		}
+	if err := rootbench.NeedTools("iproute2 nftables python3 nmap", "ip", "nft", "python3", "nmap", "go"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	dir, err := os.MkdirTemp("", "scanbench")
 	if err != nil {
@@ -106,7 +102,7 @@ func bench(n int, sockets string, runs int) int {
 			fmt.Fprintln(os.Stderr, "nmap:", b.err)
 			return 1
 		}
-		want, err := parseNmap(b.stdout)
+		want, err := nmapxml.OpenPorts(b.stdout)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1

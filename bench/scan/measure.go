@@ -3,12 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
-	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -93,36 +91,6 @@ func parseJSONLines(out []byte) (map[string][]int, error) {
 			return nil, fmt.Errorf("cicf-bot scan --json: %v", err)
 		}
 		got[h.Host] = h.Open
-	}
-	return got, nil
-}
-
-func parseNmap(out []byte) (map[string][]int, error) {
-	var run struct {
-		Hosts []struct {
-			Addr struct {
-				Addr string `xml:"addr,attr"`
-			} `xml:"address"`
-			Ports []struct {
-				ID    int `xml:"portid,attr"`
-				State struct {
-					State string `xml:"state,attr"`
-				} `xml:"state"`
-			} `xml:"ports>port"`
-		} `xml:"host"`
-	}
-	if err := xml.Unmarshal(out, &run); err != nil {
-		return nil, fmt.Errorf("nmap -oX: %v", err)
-	}
-	got := map[string][]int{}
-	for _, h := range run.Hosts {
-		got[h.Addr.Addr] = []int{}
-		for _, p := range h.Ports {
-			if p.State.State == "open" {
-				got[h.Addr.Addr] = append(got[h.Addr.Addr], p.ID)
-			}
-		}
-		slices.Sort(got[h.Addr.Addr])
 	}
 	return got, nil
 }

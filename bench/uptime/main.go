@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -27,6 +26,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/cicf/cicf-bot/bench/internal/rootbench"
 	"github.com/cicf/cicf-bot/tasks"
 )
 
@@ -49,17 +49,13 @@ func main() {
 	servers := flag.String("servers", "openssh,go", "SSH servers to sweep, each run: openssh (sshd on 22, forking per connection) and go (one process on 2222, see goserver.go)")
 	withRef := flag.Bool("reference", true, "after each sweep, run ssh-keyscan and curl on the same hosts")
 	flag.Parse()
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-sig
+	rootbench.UndoOnSignal(func() {
 		killNamespacePids()
 		cleanup()
 		if d := tmpDir.Load(); d != nil {
 			os.RemoveAll(*d)
 		}
-		os.Exit(1)
-	}()
+	})
 	os.Exit(bench(*hosts, *runs, *workers, *servers, *withRef))
 }
 
@@ -89,11 +85,9 @@ func bench(n, runs int, workersList, serverList string, withRef bool) int {
 		fmt.Fprintln(os.Stderr, "-hosts must be 1..500 and -runs at least 1")
 		return 2
 	}
-	for _, tool := range []string{"ip", "nft", "/usr/sbin/sshd", "caddy"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			fmt.Fprintf(os.Stderr, "%s is needed (apt-get install iproute2 nftables openssh-server caddy), and root\n", tool)
-			return 1
-		}
+	if err := rootbench.NeedTools("iproute2 nftables openssh-server caddy", "ip", "nft", "/usr/sbin/sshd", "caddy"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	dir, err := os.MkdirTemp("", "uptimebench")
 	if err != nil {

@@ -36,9 +36,10 @@ func (a *alertParts) routerDeps(loc *time.Location) handlers.AlertDeps {
 }
 
 // startAlerts runs the poster, which sends the outbox to channel through
-// api, and the scheduler of the sweeps and the digest. Close stops the
-// scheduler first, waiting for the sweep in flight, then the poster; the
-// outbox keeps what was not yet posted for the next start. With no channel
+// api, and adds the sweeps and the digest to the bot's scheduler, which
+// the caller starts next (startScheduler). Close stops the scheduler
+// first, waiting for the sweep in flight, then the poster; the outbox
+// keeps what was not yet posted for the next start. With no channel
 // the alerts go to the log (and the alerts verb), said once here.
 func (m *Main) startAlerts(ctx context.Context, api handlers.SlackMessenger, channel string) error {
 	a := m.alerts
@@ -53,21 +54,10 @@ func (m *Main) startAlerts(ctx context.Context, api handlers.SlackMessenger, cha
 	go func() { defer close(done); poster.Run(pctx) }()
 	m.closers = append(m.closers, func() error { stopPoster(); <-done; return nil })
 
-	sched := tasks.NewScheduler(m.Config.Location(), m.Logger)
-	if err := tasks.ScheduleAlerts(sched, a.engine); err != nil {
+	if err := tasks.ScheduleAlerts(m.sched, a.engine); err != nil {
 		return configErrorf("%s", tasks.ErrorMessage(err))
 	}
-	sched.Start()
-	m.closers = append(m.closers, func() error {
-		sctx, cancel := context.WithTimeout(context.Background(), schedulerGrace)
-		defer cancel()
-		return sched.Stop(sctx)
-	})
 	m.Logger.InfoContext(ctx, "alerts scheduled", "uptime", m.Config.Alerts.Uptime, "firewall", m.Config.Alerts.Firewall,
 		"resources", m.Config.Alerts.Resources, "digest", m.Config.Alerts.Digest, "time_zone", m.Config.TimeZone)
 	return nil
 }
-
-// schedulerGrace is how long shutdown waits for a sweep in flight before
-// cancelling it.
-const schedulerGrace = 30 * time.Second

@@ -58,6 +58,10 @@ type Main struct {
 	// alerts and students are built by build for startAlerts.
 	alerts   *alertParts
 	students tasks.StudentService
+	// sched runs the reconcile job and the alert jobs; holder is this
+	// process's ID on their leases.
+	sched  *tasks.Scheduler
+	holder string
 }
 
 // NewMain returns a Main whose logger writes to stderr at the configured
@@ -149,7 +153,9 @@ func (m *Main) build(ctx context.Context, p parts, extraInstructors ...string) (
 		Students: students, VMs: vms, Droplets: droplets.Lister(2 * time.Second), Views: store.NewCloudViewStore(db),
 		Tag: m.Config.Tag, Domain: m.Config.Domain, Now: m.Now, Logger: m.Logger,
 	}
-	m.reconcileEvery(ctx, fleet, reconcileInterval)
+	if err := m.buildScheduler(ctx, db, fleet); err != nil {
+		return nil, nil, err
+	}
 	m.alerts, m.students = m.buildAlerts(db, vms, runner, fleet.Views, p), students
 	router := handlers.NewRouter(handlers.RouterDeps{
 		Directory: &tasks.Directory{Instructors: instructors, Students: students},
@@ -159,38 +165,6 @@ func (m *Main) build(ctx context.Context, p parts, extraInstructors ...string) (
 		Alerts: m.alerts.routerDeps(m.Config.Location()),
 	})
 	return router, runner, nil
-}
-
-// reconcileInterval is how often the bot asks DigitalOcean what the class's
-// droplets are; status reads the stored answer, never the API.
-const reconcileInterval = time.Minute
-
-// reconcileEvery reconciles the fleet with DigitalOcean now and then every
-// interval until the bot stops (a closer waits for the one in flight). A
-// failure is logged; status then says its view is stale.
-func (m *Main) reconcileEvery(ctx context.Context, fleet *tasks.Fleet, interval time.Duration) {
-	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	reconcile := func() {
-		if err := fleet.Reconcile(rctx); err != nil && rctx.Err() == nil {
-			m.Logger.WarnContext(rctx, "reconcile with DigitalOcean failed; status shows the last view", "err", err)
-		}
-	}
-	reconcile()
-	go func() {
-		defer close(done)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-rctx.Done():
-				return
-			case <-t.C:
-				reconcile()
-			}
-		}
-	}()
-	m.closers = append(m.closers, func() error { stop(); <-done; return nil })
 }
 
 // realParts returns the adapters that reach DigitalOcean and the VMs.
@@ -239,6 +213,7 @@ func (m *Main) serve(ctx context.Context) error {
 	if err := m.startAlerts(ctx, handlers.NewSlackAPI(slackCfg), m.Config.Channel); err != nil {
 		return err
 	}
+	m.startScheduler(ctx)
 	m.Logger.InfoContext(ctx, "starting", "version", version, "db", m.Config.DB, "instructors", len(m.Config.Instructors))
 	err = handlers.NewSlackBot(slackCfg, router).Run(ctx)
 	m.Logger.InfoContext(ctx, "stopped")
@@ -270,6 +245,7 @@ func (m *Main) runConsole(ctx context.Context, p parts, tour []string) error {
 			return err
 		}
 	}
+	m.startScheduler(ctx)
 	user := handlers.ConsoleUserID
 	if m.Opts.As != "" {
 		user = m.Opts.As

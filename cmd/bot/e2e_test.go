@@ -9,13 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cicf/cicf-bot/internal/dosim"
 	"github.com/cicf/cicf-bot/internal/slacksim"
+	"github.com/cicf/cicf-bot/internal/syncbuf"
 )
 
 // botBinary is the cicf-bot binary built once for the end-to-end tests.
@@ -46,23 +46,9 @@ const (
 	e2eStranger = "U0NOBODY1"
 )
 
-// syncBuffer collects a process's stderr safely.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects a process's stderr safely; the name is kept for
+// the e2e tests that use it.
+type syncBuffer = syncbuf.Buffer
 
 // serveEnv is a running `cicf-bot serve` between the two stand-ins.
 type serveEnv struct {

@@ -115,13 +115,7 @@ func (s *Server) listDropletActions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	slices.SortFunc(all, func(a, b actionJSON) int { return a.ID - b.ID })
-	p := pageOf(r.URL.Query())
-	lo, hi := p.bounds(len(all))
-	writeJSON(w, http.StatusOK, struct {
-		Actions []actionJSON `json:"actions"`
-		Links   links        `json:"links"`
-		Meta    meta         `json:"meta"`
-	}{append([]actionJSON{}, all[lo:hi]...), s.linksFor(r, p, len(all)), meta{Total: len(all)}})
+	writePage(s, w, r, "actions", all)
 }
 
 // actionJSON is the action object of the v2 API.

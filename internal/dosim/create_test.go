@@ -53,19 +53,24 @@ func decode[T any](tb testing.TB, raw []byte) T {
 	return v
 }
 
+// networksBody is a droplet's "networks" as the API writes it.
+type networksBody struct {
+	V4 []struct {
+		IPAddress string `json:"ip_address"`
+		Type      string `json:"type"`
+	} `json:"v4"`
+	V6 []struct {
+		IPAddress string `json:"ip_address"`
+		Type      string `json:"type"`
+		Netmask   int    `json:"netmask"`
+	} `json:"v6"`
+}
+
 type createdBody struct {
 	Droplet struct {
-		ID       int    `json:"id"`
-		Status   string `json:"status"`
-		Networks struct {
-			V4 []struct {
-				IPAddress string `json:"ip_address"`
-				Type      string `json:"type"`
-			} `json:"v4"`
-			V6 []struct {
-				IPAddress string `json:"ip_address"`
-			} `json:"v6"`
-		} `json:"networks"`
+		ID       int          `json:"id"`
+		Status   string       `json:"status"`
+		Networks networksBody `json:"networks"`
 	} `json:"droplet"`
 	Links struct {
 		Actions []struct {

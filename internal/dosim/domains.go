@@ -136,13 +136,7 @@ func (s *Server) listRecords(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", notFoundMessage)
 		return
 	}
-	p := pageOf(q)
-	lo, hi := p.bounds(len(all))
-	writeJSON(w, http.StatusOK, struct {
-		Records []record `json:"domain_records"`
-		Links   links    `json:"links"`
-		Meta    meta     `json:"meta"`
-	}{append([]record{}, all[lo:hi]...), s.linksFor(r, p, len(all)), meta{Total: len(all)}})
+	writePage(s, w, r, "domain_records", all)
 }
 
 // createRecord answers POST /v2/domains/{domain}/records with 201.

@@ -122,18 +122,7 @@ func (s *Server) listDroplets(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	slices.SortFunc(all, func(a, b dropletJSON) int { return a.ID - b.ID })
-
-	p := pageOf(q)
-	lo, hi := p.bounds(len(all))
-	writeJSON(w, http.StatusOK, struct {
-		Droplets []dropletJSON `json:"droplets"`
-		Links    links         `json:"links"`
-		Meta     meta          `json:"meta"`
-	}{
-		Droplets: append([]dropletJSON{}, all[lo:hi]...), // [] rather than null when empty
-		Links:    s.linksFor(r, p, len(all)),
-		Meta:     meta{Total: len(all)},
-	})
+	writePage(s, w, r, "droplets", all)
 }
 
 // getDroplet answers GET /v2/droplets/{id}.

@@ -147,18 +147,8 @@ func TestGetDropletShape(t *testing.T) {
 			Image struct {
 				Slug string `json:"slug"`
 			} `json:"image"`
-			Networks struct {
-				V4 []struct {
-					IPAddress string `json:"ip_address"`
-					Type      string `json:"type"`
-				} `json:"v4"`
-				V6 []struct {
-					IPAddress string `json:"ip_address"`
-					Type      string `json:"type"`
-					Netmask   int    `json:"netmask"`
-				} `json:"v6"`
-			} `json:"networks"`
-			Tags []string `json:"tags"`
+			Networks networksBody `json:"networks"`
+			Tags     []string     `json:"tags"`
 		} `json:"droplet"`
 	}
 	if err := json.Unmarshal(raw, &body); err != nil {

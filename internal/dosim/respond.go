@@ -42,6 +42,19 @@ const (
 	maxPerPage     = 200
 )
 
+// writePage answers 200 with the page of all that r asks for, under key,
+// and the links and meta of a v2 list. An empty page is [] rather than
+// null, as DO writes it.
+func writePage[T any](s *Server, w http.ResponseWriter, r *http.Request, key string, all []T) {
+	p := pageOf(r.URL.Query())
+	lo, hi := p.bounds(len(all))
+	writeJSON(w, http.StatusOK, map[string]any{
+		key:     append([]T{}, all[lo:hi]...),
+		"links": s.linksFor(r, p, len(all)),
+		"meta":  meta{Total: len(all)},
+	})
+}
+
 // page is one page of a list request.
 type page struct {
 	number, perPage int

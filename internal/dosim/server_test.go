@@ -4,36 +4,20 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cicf/cicf-bot/internal/dosim"
+	"github.com/cicf/cicf-bot/internal/testclock"
 )
 
 const token = "dop_v1_test"
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// newFakeClock returns a clock tests move by hand.
+func newFakeClock() *testclock.Clock {
+	return testclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 }
 
 // MustServer starts a server with opts and closes it when the test ends.
@@ -154,26 +138,15 @@ func TestRateBudget(t *testing.T) {
 	s := MustServer(t, dosim.Options{Token: token, RatePerMinute: 3, RatePerHour: 10, Now: clock.Now})
 	start := clock.Now()
 
-	for i := range 3 {
-		resp, _ := get(t, s, token, "v2/droplets")
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("request %d: status %d, want 200", i+1, resp.StatusCode)
-		}
-		if got, want := resp.Header.Get("ratelimit-remaining"), strconv.Itoa(10-i-1); got != want {
-			t.Errorf("request %d: ratelimit-remaining %s, want %s", i+1, got, want)
-		}
-		if got, want := resp.Header.Get("ratelimit-reset"), strconv.FormatInt(start.Add(time.Hour).Unix(), 10); got != want {
-			t.Errorf("request %d: ratelimit-reset %s, want %s (first request + 1h)", i+1, got, want)
-		}
-		clock.Advance(10 * time.Second)
+	// ratelimit-reset is the first request + 1h.
+	remaining := spend(t, s, clock, 3, 10*time.Second, start.Add(time.Hour))
+	if want := []string{"9", "8", "7"}; !slices.Equal(remaining, want) {
+		t.Errorf("ratelimit-remaining = %q, want %q", remaining, want)
 	}
 
 	// The fourth request within the minute is over the burst budget; the
 	// first leaves the window 60s after it was made, i.e. in 30s.
-	resp, body := get(t, s, token, "v2/droplets")
-	if resp.StatusCode != http.StatusTooManyRequests {
-		t.Fatalf("4th request in a minute: status %d, want 429", resp.StatusCode)
-	}
+	resp, body := mustLimit(t, s, "4th request in a minute")
 	if got := resp.Header.Get("Retry-After"); got != "30" {
 		t.Errorf("429 Retry-After = %q, want 30", got)
 	}
@@ -194,20 +167,45 @@ func TestHourlyBudget(t *testing.T) {
 	clock := newFakeClock()
 	s := MustServer(t, dosim.Options{Token: token, RatePerHour: 2, Now: clock.Now})
 	start := clock.Now()
-	for range 2 {
-		get(t, s, token, "v2/droplets")
-		clock.Advance(time.Minute)
-	}
-	resp, _ := get(t, s, token, "v2/droplets")
-	if resp.StatusCode != http.StatusTooManyRequests {
-		t.Fatalf("3rd request in an hour of 2: status %d, want 429", resp.StatusCode)
-	}
+	spend(t, s, clock, 2, time.Minute, start.Add(time.Hour))
+	resp, _ := mustLimit(t, s, "3rd request in an hour of 2")
 	if got := resp.Header.Get("ratelimit-remaining"); got != "0" {
 		t.Errorf("ratelimit-remaining = %s, want 0", got)
 	}
 	if got, want := resp.Header.Get("ratelimit-reset"), strconv.FormatInt(start.Add(time.Hour).Unix(), 10); got != want {
 		t.Errorf("ratelimit-reset = %s, want %s", got, want)
 	}
+}
+
+// spend sends n GETs of v2/droplets, moving clock on by step after each;
+// each must answer 200 with ratelimit-reset at reset. It returns each
+// answer's ratelimit-remaining.
+func spend(t *testing.T, s *dosim.Server, clock *testclock.Clock, n int, step time.Duration, reset time.Time) []string {
+	t.Helper()
+	var remaining []string
+	for i := range n {
+		resp, _ := get(t, s, token, "v2/droplets")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d: status %d, want 200", i+1, resp.StatusCode)
+		}
+		if got, want := resp.Header.Get("ratelimit-reset"), strconv.FormatInt(reset.Unix(), 10); got != want {
+			t.Errorf("request %d: ratelimit-reset %s, want %s", i+1, got, want)
+		}
+		remaining = append(remaining, resp.Header.Get("ratelimit-remaining"))
+		clock.Advance(step)
+	}
+	return remaining
+}
+
+// mustLimit sends one more GET of v2/droplets, which must answer 429, and
+// returns the answer and its body.
+func mustLimit(t *testing.T, s *dosim.Server, what string) (*http.Response, []byte) {
+	t.Helper()
+	resp, body := get(t, s, token, "v2/droplets")
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("%s: status %d, want 429", what, resp.StatusCode)
+	}
+	return resp, body
 }
 
 func TestFailNext(t *testing.T) {

@@ -23,11 +23,5 @@ func (s *Server) listSizes(w http.ResponseWriter, r *http.Request) {
 			Regions: regionSlugs, Available: true, Description: sz.description,
 		})
 	}
-	p := pageOf(r.URL.Query())
-	lo, hi := p.bounds(len(all))
-	writeJSON(w, http.StatusOK, struct {
-		Sizes []sizeJSON `json:"sizes"`
-		Links links      `json:"links"`
-		Meta  meta       `json:"meta"`
-	}{append([]sizeJSON{}, all[lo:hi]...), s.linksFor(r, p, len(all)), meta{Total: len(all)}})
+	writePage(s, w, r, "sizes", all)
 }

@@ -2,7 +2,6 @@ package dosim_test
 
 import (
 	"net/http"
-	"strconv"
 	"testing"
 	"time"
 
@@ -15,20 +14,8 @@ func TestTimeScaleRate(t *testing.T) {
 	clock := newFakeClock()
 	s := MustServer(t, dosim.Options{Token: token, RatePerMinute: 3, TimeScale: 0.01, Now: clock.Now})
 	start := clock.Now()
-	for i := range 3 {
-		resp, _ := get(t, s, token, "v2/droplets")
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("request %d: status %d, want 200", i+1, resp.StatusCode)
-		}
-		if got, want := resp.Header.Get("ratelimit-reset"), strconv.FormatInt(start.Add(36*time.Second).Unix(), 10); got != want {
-			t.Errorf("request %d: ratelimit-reset %s, want %s (an hour is 36s)", i+1, got, want)
-		}
-		clock.Advance(100 * time.Millisecond)
-	}
-	resp, _ := get(t, s, token, "v2/droplets")
-	if resp.StatusCode != http.StatusTooManyRequests {
-		t.Fatalf("4th request in a 600ms minute: status %d, want 429", resp.StatusCode)
-	}
+	spend(t, s, clock, 3, 100*time.Millisecond, start.Add(36*time.Second)) // an hour is 36s
+	resp, _ := mustLimit(t, s, "4th request in a 600ms minute")
 	if got := resp.Header.Get("Retry-After"); got != "1" {
 		t.Errorf("Retry-After = %q, want 1 (whole seconds, at least 1)", got)
 	}

@@ -178,12 +178,7 @@ func TestInteractiveEnvelope(t *testing.T) {
 			if e.Request.AcceptsResponsePayload != tt.wantAccepts {
 				t.Errorf("accepts_response_payload = %v, want %v", e.Request.AcceptsResponsePayload, tt.wantAccepts)
 			}
-			if err := c.sm.Ack(*e.Request); err != nil {
-				t.Fatalf("Ack: %v", err)
-			}
-			if _, err := s.WaitAck(ctx, id); err != nil {
-				t.Fatal(err)
-			}
+			c.ack(t, s, e, id)
 		})
 	}
 }
@@ -211,13 +206,7 @@ func TestUnackedEnvelopeTimesOut(t *testing.T) {
 	}
 
 	// A late ack is recorded, but the timeout stays on record.
-	if err := c.sm.Ack(*e.Request); err != nil {
-		t.Fatalf("Ack: %v", err)
-	}
-	ack, err := s.WaitAck(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ack := c.ack(t, s, e, id)
 	if ack.Latency < timeout {
 		t.Errorf("late ack latency = %v, want at least %v", ack.Latency, timeout)
 	}

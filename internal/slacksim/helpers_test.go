@@ -116,6 +116,20 @@ func (c *testClient) next(tb testing.TB, typ socketmode.EventType) socketmode.Ev
 	}
 }
 
+// ack acks the envelope of e and waits until s has recorded the ack of
+// envelope id (the one the test sent); it returns what s recorded.
+func (c *testClient) ack(tb testing.TB, s *Server, e socketmode.Event, id string) Ack {
+	tb.Helper()
+	if err := c.sm.Ack(*e.Request); err != nil {
+		tb.Fatalf("Ack: %v", err)
+	}
+	a, err := s.WaitAck(testContext(tb), id)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return a
+}
+
 // connect starts a client and waits for its hello.
 func connect(tb testing.TB, s *Server, opts ...socketmode.Option) *testClient {
 	tb.Helper()

@@ -89,11 +89,7 @@ func (s *Server) WaitConnections(ctx context.Context, n int) error {
 // reasons are "refresh_requested", "warning" and "link_disabled". The
 // connections stop receiving envelopes at once.
 func (s *Server) Disconnect(reason string) {
-	s.mu.Lock()
-	conns := s.conns
-	s.conns = nil
-	s.notifyLocked()
-	s.mu.Unlock()
+	conns := s.takeConns()
 
 	for _, c := range conns {
 		msg := map[string]any{
@@ -126,14 +122,22 @@ func (s *Server) Disconnect(reason string) {
 	}
 }
 
-// DropConnection closes every open connection's TCP connection without a
-// disconnect message or close frame, like a network failure.
-func (s *Server) DropConnection() {
+// takeConns removes every open connection from the server, so that none
+// receives another envelope, wakes the waiters on the connection count,
+// and returns them for the caller to close.
+func (s *Server) takeConns() []*wsConn {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	conns := s.conns
 	s.conns = nil
 	s.notifyLocked()
-	s.mu.Unlock()
+	return conns
+}
+
+// DropConnection closes every open connection's TCP connection without a
+// disconnect message or close frame, like a network failure.
+func (s *Server) DropConnection() {
+	conns := s.takeConns()
 	for _, c := range conns {
 		s.log.Debug("slacksim: dropping connection", "conn", c.id)
 		c.close()

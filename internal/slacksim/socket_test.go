@@ -76,12 +76,7 @@ func assertDelivers(t *testing.T, s *Server, c *testClient) {
 	if e.Request.EnvelopeID != id {
 		t.Fatalf("envelope ID = %q, want %q", e.Request.EnvelopeID, id)
 	}
-	if err := c.sm.Ack(*e.Request); err != nil {
-		t.Fatalf("Ack: %v", err)
-	}
-	if _, err := s.WaitAck(ctx, id); err != nil {
-		t.Fatal(err)
-	}
+	c.ack(t, s, e, id)
 }
 
 func TestPingKeepsConnection(t *testing.T) {
