@@ -62,6 +62,9 @@ func startAlertEnv(t *testing.T, names ...string) *alertEnv {
 	t.Helper()
 	e := &alertEnv{test: t, dir: t.TempDir(), vms: map[string]*testvm.VM{}, ips: map[string]string{}}
 	e.fleet = testvm.NewFleet(t, alertsFirstVM, testvm.NewCA(t))
+	// Each VM's index, and one for the droplet of the reset scenario, are
+	// this process's before the bot hands out an address.
+	e.fleet.Reserve(len(names) + 1)
 	do := dosim.New(dosim.Options{Token: e2eDOToken, AssignIP: e.fleet.AssignIP, OnCreate: e.fleet.OnCreate})
 	e.fleet.Attach(do)
 	do.AddDomain("cicf.cloud")

@@ -42,6 +42,24 @@ func NewFleet(tb testing.TB, firstIndex int, ca *CA) *Fleet {
 	return f
 }
 
+// Reserve takes the locks of the next n VM indexes now, waiting for
+// another test process that holds them. AssignIP hands a droplet its
+// address before the VM boots; without the lock, another process's VM on
+// that index could answer the bot meanwhile (a host key mismatch, or worse,
+// checks of the wrong VM). Locks no VM took are dropped when the test ends.
+func (f *Fleet) Reserve(n int) {
+	f.tb.Helper()
+	f.mu.Lock()
+	first := f.next
+	f.mu.Unlock()
+	for i := first; i < first+n; i++ {
+		if err := reserve(i, f.tb.Logf); err != nil {
+			f.tb.Fatalf("testvm: reserve VM index %d: %v", i, err)
+		}
+		f.tb.Cleanup(func() { unreserve(i) })
+	}
+}
+
 // Attach tells the Fleet which stand-in holds the droplets' user-data.
 func (f *Fleet) Attach(sim *dosim.Server) {
 	f.mu.Lock()
