@@ -10,8 +10,6 @@ import (
 	"github.com/cicf/cicf-bot/store"
 )
 
-// What a wait that ran out prints, to tell why.
-
 // dump returns the stored latest results and alert states, one a line,
 // to tell why a wait ran out.
 func (e *alertEnv) dump() string {
@@ -37,14 +35,20 @@ func (e *alertEnv) dump() string {
 // that stopped working is stuck.
 func (e *alertEnv) stacks() string {
 	n := len(e.stderr.String())
-	if st := e.cmd.ProcessState; st != nil {
-		return "the bot is not running: " + st.String()
+	// e.done holds Wait's answer once the bot ended; it goes back for the
+	// cleanup, which may wait for it too.
+	select {
+	case err := <-e.done:
+		e.done <- err
+		return fmt.Sprintf("the bot is not running: %v", err)
+	default:
 	}
 	if err := e.cmd.Process.Signal(syscall.SIGQUIT); err != nil {
 		return "the bot is not running: " + err.Error()
 	}
 	select {
-	case <-e.done:
+	case err := <-e.done:
+		e.done <- err
 	case <-time.After(10 * time.Second):
 	}
 	return "goroutines of the bot:\n" + e.stderr.String()[n:]
