@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -42,6 +41,9 @@ resolve_after = 2
 // booted as namespace VMs, with alerts posted to alertChannel.
 type alertEnv struct {
 	*serveEnv
+	// test is the whole test's T: a bot started in a scenario (a
+	// restart) must outlive that scenario, so its cleanup goes here.
+	test  *testing.T
 	dir   string
 	env   []string
 	fleet *testvm.Fleet
@@ -58,8 +60,11 @@ const deadline = 5 * time.Minute
 // waits until every VM's uptime checks pass.
 func startAlertEnv(t *testing.T, names ...string) *alertEnv {
 	t.Helper()
-	e := &alertEnv{dir: t.TempDir(), vms: map[string]*testvm.VM{}, ips: map[string]string{}}
+	e := &alertEnv{test: t, dir: t.TempDir(), vms: map[string]*testvm.VM{}, ips: map[string]string{}}
 	e.fleet = testvm.NewFleet(t, alertsFirstVM, testvm.NewCA(t))
+	// Each VM's index, and one for the droplet of the reset scenario, are
+	// this process's before the bot hands out an address.
+	e.fleet.Reserve(len(names) + 1)
 	do := dosim.New(dosim.Options{Token: e2eDOToken, AssignIP: e.fleet.AssignIP, OnCreate: e.fleet.OnCreate})
 	e.fleet.Attach(do)
 	do.AddDomain("cicf.cloud")
@@ -103,35 +108,35 @@ func startAlertEnv(t *testing.T, names ...string) *alertEnv {
 	}
 	for _, name := range names {
 		e.waitResult(t, name, tasks.CheckHTTPS, tasks.CheckOK, time.Now())
+		// The VMs' Caddy serves 90-day certificates, as Let's Encrypt does.
+		if r := e.result(t, name, tasks.CheckCert); r.Status != tasks.CheckOK || r.Value < 89 {
+			t.Fatalf("%s's certificate = %+v, want ok with 89 days or more", name, r)
+		}
 	}
 	e.settle(t)
 	return e
 }
 
-// settle waits until the alerts of the provisioning window have ended and
-// been posted: nothing open but certificate alerts, nothing owed. The test
-// CA's Caddy issues certificates for 12 hours (its intermediate lasts 7
-// days), so on these VMs the certificate check rightly fails throughout;
-// the scenarios look only at other checks' messages, from after their start.
+// settle waits until no alert is open and nothing is owed to the channel.
 func (e *alertEnv) settle(t *testing.T) {
 	t.Helper()
 	svc := store.NewAlertService(e.db)
-	e.waitFor(t, "the provisioning window's alerts to settle", func() bool {
+	e.waitFor(t, "no open alert and nothing left to post", func() bool {
 		open, err := svc.OpenAlerts(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, st := range open {
-			if st.Check != tasks.CheckCert && st.Check != tasks.GroupCheck(tasks.CheckCert) {
-				return false
-			}
+		if len(open) != 0 {
+			return false
 		}
 		pending, err := svc.PendingEvents(context.Background(), 1)
 		return err == nil && len(pending) == 0
 	})
 }
 
-// launch starts `cicf-bot serve` on e's database and stand-ins.
+// launch starts `cicf-bot serve` on e's database and stand-ins; it runs
+// until the whole test ends (or a restart), not only the scenario that
+// started it.
 func (e *alertEnv) launch(t *testing.T) {
 	t.Helper()
 	e.stderr, e.done = &syncBuffer{}, make(chan error, 1)
@@ -142,13 +147,14 @@ func (e *alertEnv) launch(t *testing.T) {
 	}
 	cmd, done, stderr := e.cmd, e.done, e.stderr
 	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
+	top := e.test
+	top.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
 			<-done
 		}
-		if t.Failed() {
-			t.Logf("cicf-bot stderr:\n%s", stderr)
+		if top.Failed() {
+			top.Logf("cicf-bot stderr:\n%s", stderr)
 		}
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -182,19 +188,10 @@ func (e *alertEnv) waitFor(t *testing.T, what string, cond func() bool) {
 	end := time.Now().Add(deadline)
 	for !cond() {
 		if time.Now().After(end) {
-			t.Fatalf("waited %v for %s\nbot log (end):\n%s", deadline, what, e.logTail())
+			t.Fatalf("waited %v for %s\nstore:\n%s\nbot log (end):\n%s\n%s", deadline, what, e.dump(), e.logTail(), e.stacks())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-}
-
-// logTail returns the end of the bot's log.
-func (e *alertEnv) logTail() string {
-	lines := strings.Split(e.stderr.String(), "\n")
-	if len(lines) > 60 {
-		lines = lines[len(lines)-60:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // result returns the stored latest result of (vm, check).
@@ -237,73 +234,6 @@ func (e *alertEnv) state(t *testing.T, vm, check string) tasks.AlertState {
 		}
 	}
 	return tasks.AlertState{}
-}
-
-// messages returns the channel's messages for which match holds.
-func (e *alertEnv) messages(match func(slacksim.Message) bool) []slacksim.Message {
-	var out []slacksim.Message
-	for _, m := range e.slack.Messages(alertChannel) {
-		if match(m) {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// waitMessage waits for a channel message for which match holds.
-func (e *alertEnv) waitMessage(t *testing.T, what string, match func(slacksim.Message) bool) slacksim.Message {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), deadline)
-	defer cancel()
-	ms, err := e.slack.WaitMessages(ctx, alertChannel, 1, match)
-	if err != nil {
-		var texts []string
-		for _, m := range e.slack.Messages(alertChannel) {
-			texts = append(texts, fmt.Sprintf("%s thread=%q: %s", m.At.Format("15:04:05.000"), m.ThreadTS, m.Text))
-		}
-		t.Fatalf("no %s in the channel: %v\nchannel:\n%s\nbot log (end):\n%s", what, err, strings.Join(texts, "\n"), e.logTail())
-	}
-	return ms[0]
-}
-
-// about matches the messages posted after since that name all of words.
-func about(since time.Time, threaded bool, words ...string) func(slacksim.Message) bool {
-	return func(m slacksim.Message) bool {
-		if !m.At.After(since) || (m.ThreadTS != "") != threaded {
-			return false
-		}
-		for _, w := range words {
-			if !strings.Contains(m.Text, w) {
-				return false
-			}
-		}
-		return true
-	}
-}
-
-// clickAlert clicks a button of the alert message ts as user and returns
-// the bot's answer to the click.
-func (e *alertEnv) clickAlert(t *testing.T, user, actionID, ts, vm string) slacksim.Response {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	id, err := e.slack.SendBlockAction(ctx, slacksim.BlockAction{UserID: user, ChannelID: alertChannel, MessageTS: ts, ActionID: actionID, BlockID: "cicf_alert_" + vm, Value: vm})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := e.slack.WaitResponse(ctx, id)
-	if err != nil {
-		t.Fatalf("no answer to the click: %v", err)
-	}
-	var blocks []struct {
-		Text struct{ Text string } `json:"text"`
-	}
-	if json.Unmarshal(resp.Blocks, &blocks) == nil {
-		for _, b := range blocks {
-			resp.Text += "\n" + b.Text.Text
-		}
-	}
-	return resp
 }
 
 // vmFirewall runs nft inside the VM's network namespace.

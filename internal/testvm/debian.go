@@ -228,9 +228,14 @@ func (r *rootfs) serviceStandins(caCert, caKey []byte) error {
 	}
 	files := []vmFile{
 		{"/usr/local/bin/caddy", bin, 0o755},
-		{caCertPath, caCert, 0o600},
-		{caKeyPath, caKey, 0o600},
 		{recordsFile, nil, 0o666},
+	}
+	ca, err := caFiles(caCert, caKey)
+	if err != nil {
+		return err
+	}
+	for path, data := range ca {
+		files = append(files, vmFile{path, data, 0o600})
 	}
 	for _, name := range []string{"systemctl", "record.sh"} {
 		data, err := standins.ReadFile("standins/" + name)

@@ -17,8 +17,9 @@ import (
 const lockDir = "/run/cicf-testvm"
 
 var (
-	inUseMu sync.Mutex
-	inUse   = map[int]bool{} // indexes this process is running
+	inUseMu  sync.Mutex
+	inUse    = map[int]bool{}     // indexes this process is running
+	reserved = map[int]*os.File{} // indexes locked ahead (Fleet.Reserve), no VM yet
 )
 
 // network is a VM's network namespace and veth pair.
@@ -55,22 +56,68 @@ func claim(index int, logf func(string, ...any)) (*network, error) {
 }
 
 func (n *network) lockIndex(logf func(string, ...any)) error {
-	if err := os.MkdirAll(lockDir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(filepath.Join(lockDir, strconv.Itoa(n.index)+".lock"), os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return err
-	}
-	if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
-		logf("testvm: waiting for VM index %d, which another test process is using", n.index)
-		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-			f.Close()
-			return fmt.Errorf("lock VM index %d: %w", n.index, err)
+	inUseMu.Lock()
+	f, ok := reserved[n.index]
+	delete(reserved, n.index)
+	inUseMu.Unlock()
+	if !ok {
+		var err error
+		if f, err = lockIndexFile(n.index, logf); err != nil {
+			return err
 		}
 	}
 	n.lock = f
 	return nil
+}
+
+// lockIndexFile opens index's lock file and takes its lock, waiting for
+// another test process that holds it.
+func lockIndexFile(index int, logf func(string, ...any)) (*os.File, error) {
+	if err := os.MkdirAll(lockDir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(lockDir, strconv.Itoa(index)+".lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		logf("testvm: waiting for VM index %d, which another test process is using", index)
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("lock VM index %d: %w", index, err)
+		}
+	}
+	return f, nil
+}
+
+// reserve takes index's lock before its VM exists; the VM that claims it
+// later takes the lock over. An index this process holds already is left
+// as it is.
+func reserve(index int, logf func(string, ...any)) error {
+	inUseMu.Lock()
+	held := inUse[index] || reserved[index] != nil
+	inUseMu.Unlock()
+	if held {
+		return nil
+	}
+	f, err := lockIndexFile(index, logf)
+	if err != nil {
+		return err
+	}
+	inUseMu.Lock()
+	reserved[index] = f
+	inUseMu.Unlock()
+	return nil
+}
+
+// unreserve drops index's lock if no VM took it over.
+func unreserve(index int) {
+	inUseMu.Lock()
+	defer inUseMu.Unlock()
+	if f := reserved[index]; f != nil {
+		f.Close()
+		delete(reserved, index)
+	}
 }
 
 // removeStale deletes namespaces and links of this index left by a test

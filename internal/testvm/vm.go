@@ -73,27 +73,12 @@ type VM struct {
 // the same index, Start waits for it to end.
 func Start(tb testing.TB, index int, userData []byte) *VM {
 	tb.Helper()
-	return start(tb, index, userData, nil)
+	return start(tb, index, userData, nil, nil)
 }
 
-// StartWithCA is Start for a VM that also serves HTTPS the way the real one
-// would after provisioning: when the bot enables jupyter-caddy.service, the
-// systemctl stand-in runs the real Caddy from the Caddyfile and .env the bot
-// uploaded, with certificates from this test CA instead of Let's Encrypt
-// (there is no Docker here; 401 without credentials is what the bot checks).
-func StartWithCA(tb testing.TB, index int, userData, caCertPEM, caKeyPEM []byte) *VM {
-	tb.Helper()
-	return start(tb, index, userData, map[string][]byte{caCertPath: caCertPEM, caKeyPath: caKeyPEM})
-}
-
-// Where StartWithCA puts the test CA inside the VM (read by the systemctl
-// stand-in).
-const (
-	caCertPath = "/etc/cicf-testvm/ca.crt"
-	caKeyPath  = "/etc/cicf-testvm/ca.key"
-)
-
-func start(tb testing.TB, index int, userData []byte, extra map[string][]byte) *VM {
+// start boots the VM; hold, if set, runs once sshd listens and before
+// runcmd, while the cloud-init stand-in still says "running".
+func start(tb testing.TB, index int, userData []byte, extra map[string][]byte, hold func()) *VM {
 	tb.Helper()
 	if index < 1 || index > 250 {
 		tb.Fatalf("testvm.Start: index %d is outside 1..250", index)
@@ -135,6 +120,9 @@ func start(tb testing.TB, index int, userData []byte, extra map[string][]byte) *
 		}
 	}
 	vm.boot(dir, cfg.Hostname)
+	if hold != nil {
+		hold()
+	}
 	vm.runcmd(fs)
 	return vm
 }
