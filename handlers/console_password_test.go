@@ -52,7 +52,9 @@ func TestConsolePasswordIsNotEchoedOnATerminal(t *testing.T) {
 
 	waitFor := func(what string) {
 		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), what); time.Sleep(10 * time.Millisecond) {
+		// A liveness bound, not a speed target: bcrypt under -race on two
+		// busy cores took ~9 s, and once over 10.
+		for deadline := time.Now().Add(time.Minute); !strings.Contains(out.String(), what); time.Sleep(10 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatalf("console never printed %q:\n%s", what, out.String())
 			}
