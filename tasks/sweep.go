@@ -24,6 +24,7 @@ type sweepPlan struct {
 	immediate map[string]bool     // a grouped check whose member failures fire at once
 	cloud     *Result             // the GroupCloud result; nil if not asked
 	busy      map[string]string   // VMs a run is changing → the run's kind
+	undecided map[string]bool     // checks grouped but for VMs whose result is unknown
 }
 
 // Sweep runs the checks of kind over every VM concurrently, at most
@@ -89,6 +90,7 @@ func (a *Alerts) Sweep(ctx context.Context, kind SweepKind) (SweepSummary, error
 
 	counted := inhibit(rs, prev)
 	plan.grouped, plan.immediate = groupFailures(counted, vms, busy)
+	plan.undecided = undecidedGroups(counted, vms, busy, plan.grouped)
 	for c := range plan.grouped {
 		sum.Grouped = append(sum.Grouped, c)
 	}

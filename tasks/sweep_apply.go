@@ -48,10 +48,16 @@ func (a *Alerts) apply(ctx context.Context, vms []VM, counted []Result, plan swe
 	quiet := func(vm string) bool { return off[vm] || mutedAt(mutes, vm, now) }
 	touched := map[resultKey]bool{}
 	cloudDown := plan.cloud != nil && plan.cloud.Status == CheckFail
+	// A class-wide alert that stands undecided (see undecidedGroups) still
+	// holds its VMs' counters, as when it is grouped.
+	holding := func(check string) bool {
+		_, grouped := plan.grouped[check]
+		return grouped || plan.undecided[check] && stateOf("", GroupCheck(check)).Firing
+	}
 	for _, r := range counted {
 		touched[resultKey{r.VM, r.Check}] = true
 		var rp *Result
-		if _, grouped := plan.grouped[r.Check]; !grouped && !cloudDown {
+		if !holding(r.Check) && !cloudDown {
 			rp = &r
 		}
 		if err := a.step(ctx, stateOf(r.VM, r.Check), rp, now, quiet(r.VM)); err != nil {

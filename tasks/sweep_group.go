@@ -75,8 +75,45 @@ func groupFailures(rs []Result, vms []VM, busy map[string]string) (map[string][]
 	return grouped, imm
 }
 
+// undecidedGroups returns the checks not failing class-wide this sweep
+// only because some VMs' results are unknown: counted as failing, they
+// would be. Their class-wide state must not resolve on that: one VM whose
+// HTTPS is down makes its certificate unknown, and a class-wide
+// certificate alert would resolve and fire again (flap).
+func undecidedGroups(rs []Result, vms []VM, busy map[string]string, grouped map[string][]string) map[string]bool {
+	checkable := map[string]bool{}
+	for _, vm := range vms {
+		checkable[vm.Name] = notCheckable(vm, busy) == ""
+	}
+	var unknown []Result
+	for _, r := range rs {
+		if r.Status == CheckUnknown && checkable[r.VM] {
+			r.Status = CheckFail
+			unknown = append(unknown, r)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	var failing []Result
+	for _, r := range rs {
+		if r.Status == CheckFail {
+			failing = append(failing, r)
+		}
+	}
+	out := map[string]bool{}
+	worst, _ := groupFailures(append(failing, unknown...), vms, busy)
+	for c := range worst {
+		if _, ok := grouped[c]; !ok {
+			out[c] = true
+		}
+	}
+	return out
+}
+
 // groupResult is the result of a class-wide check: failing if check is
-// grouped this sweep, else ok.
+// grouped this sweep, unknown if it is undecided (see undecidedGroups),
+// else ok.
 func (p sweepPlan) groupResult(check string, checked int, now time.Time) Result {
 	r := Result{Check: GroupCheck(check), Status: CheckOK, Detail: check + " is not failing class-wide", At: now}
 	if names, ok := p.grouped[check]; ok {
@@ -90,6 +127,8 @@ func (p sweepPlan) groupResult(check string, checked int, now time.Time) Result 
 			r.Detail += fmt.Sprintf(" and %d more", len(names)-len(shown))
 		}
 		r.Fix = "A shared cause is likely (the bot's network, DigitalOcean, the image); per-VM alerts wait for it."
+	} else if p.undecided[check] {
+		r.Status, r.Detail = CheckUnknown, check+" is not known on enough VMs to say whether it still fails class-wide"
 	}
 	return r
 }

@@ -279,3 +279,65 @@ func TestSweep_cloudDownFromView(t *testing.T) {
 	}
 	wantEvents(t, e, "firing /group:cloud", "resolved /group:cloud")
 }
+
+// A class-wide certificate alert does not resolve (and fire again) because
+// one VM's HTTPS went down, leaving its certificate unknown: it resolves
+// when the certificates are renewed.
+func TestSweep_groupHoldsThroughUnknowns(t *testing.T) {
+	e := newAlertEnv(t, false, fleet4...)
+	ip := map[string]string{}
+	for _, n := range fleet4 {
+		vm, err := e.vms.FindVM(t.Context(), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ip[n] = vm.IPv4
+		e.sim.SetCertDays(vm.IPv4, 5)
+	}
+	e.sweep(t, tasks.SweepUptime)
+	wantEvents(t, e, "firing /group:cert")
+	// Two VMs' HTTPS goes down: two certificates failing, two unknown.
+	e.setService(t, "ana", false)
+	e.setService(t, "bob", false)
+	for range 3 {
+		e.sweep(t, tasks.SweepUptime)
+	}
+	wantEvents(t, e, "firing /group:cert", "firing ana/https", "firing bob/https")
+	e.setService(t, "ana", true)
+	e.setService(t, "bob", true)
+	for _, n := range fleet4 {
+		e.sim.SetCertDays(ip[n], 80)
+	}
+	for range 2 {
+		e.sweep(t, tasks.SweepUptime)
+	}
+	wantEvents(t, e, "firing /group:cert", "firing ana/https", "firing bob/https", "resolved ana/https", "resolved bob/https", "resolved /group:cert")
+}
+
+// VMs powered off are not among the unknowns that hold a class-wide alert:
+// it resolves once the VMs still on answer.
+func TestSweep_groupResolvesWithVMsOff(t *testing.T) {
+	names := []string{"ana", "bob", "cyd", "dan", "emma", "zoe"}
+	e := newAlertEnv(t, false, names...)
+	for _, n := range names[:3] {
+		e.setService(t, n, false)
+	}
+	for range 3 {
+		e.sweep(t, tasks.SweepUptime)
+	}
+	wantEvents(t, e, "firing /group:https")
+	for _, n := range names[:3] {
+		vm, err := e.vms.FindVM(t.Context(), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vm.Status = "off"
+		if err := e.vms.UpsertVM(t.Context(), vm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		e.sweep(t, tasks.SweepUptime)
+	}
+	wantEvents(t, e, "firing /group:https", "resolved /group:https")
+}
