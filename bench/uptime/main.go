@@ -2,14 +2,15 @@
 // handshake with the pinned key, HTTPS through SNI to the VM's address and
 // the certificate's days left (tasks.Checker's ssh, https and cert checks,
 // through the real sshclient and probe adapters) on N hosts: addresses of
-// one network namespace in 198.19.64.0/18 behind one OpenSSH sshd and one
-// Caddy. A few hosts refuse SSH or HTTPS, so the sweep must tell them
+// one network namespace in 198.19.64.0/18 behind one Caddy and two SSH
+// servers with one host key: OpenSSH's sshd on 22 and a one-process
+// x/crypto/ssh server on 2222 (goserver.go), each swept in turn. A few hosts refuse SSH or HTTPS, so the sweep must tell them
 // apart: every result is checked against what each host should give, or it
 // exits 1. The sweep runs in a child process so that its peak RSS is its
 // own. It deletes the namespace, link and servers, also on failure and on
 // SIGINT/SIGTERM. Root only.
 //
-//	go run ./bench/uptime -hosts 500 -runs 5 -workers 8,64
+//	go run ./bench/uptime -hosts 500 -runs 3 -workers 16,64
 package main
 
 import (
