@@ -83,28 +83,16 @@ func NewAlertPoster(cfg AlertPosterConfig, alerts tasks.AlertService, students t
 	}
 }
 
-// Run ticks until ctx ends. A tick that fails is logged and the next one
-// tries again: the events stay in the outbox.
+// Run ticks until ctx ends (see runTicks), then gives up the poster's
+// lease so that another replica posts at once.
 func (p *AlertPoster) Run(ctx context.Context) {
-	t := time.NewTicker(p.cfg.Interval)
-	defer t.Stop()
-	for {
-		// A tick that has begun runs to its end even when Run is stopped:
-		// a message posted but not marked sent would be posted again.
-		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tickTimeout)
-		if _, err := p.Tick(tctx); err != nil {
-			p.logger.WarnContext(ctx, "post alerts", "err", err)
-		}
-		cancel()
-		select {
-		case <-ctx.Done():
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tickTimeout)
-			p.releaseLease(rctx)
-			cancel()
-			return
-		case <-t.C:
-		}
-	}
+	runTicks(ctx, p.cfg.Interval, tickTimeout, p.logger, "post alerts", func(ctx context.Context) error {
+		_, err := p.Tick(ctx)
+		return err
+	})
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tickTimeout)
+	defer cancel()
+	p.releaseLease(rctx)
 }
 
 // holdLease reports whether this replica may post: it has no Leases, or it

@@ -83,17 +83,12 @@ const flushTimeout = 5 * time.Second
 
 // flush sends what is queued until nothing is or flushTimeout has passed.
 // What cannot be sent before then (Slack said Retry-After a minute) is
-// left at once: waiting for it would hold up the shutdown.
+// left: waiting for it would hold up the shutdown.
 func (p *SlackProgress) flush(ctx context.Context) {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
 	defer cancel()
-	deadline, _ := fctx.Deadline()
 	for p.hasPending() {
-		wait := p.sendDue(fctx)
-		if time.Until(deadline) < wait {
-			return
-		}
-		t := time.NewTimer(wait)
+		t := time.NewTimer(p.sendDue(fctx))
 		select {
 		case <-fctx.Done():
 			t.Stop()

@@ -158,3 +158,29 @@ func TestSlackProgressFlushesThenStops(t *testing.T) {
 		t.Errorf("the queued message was not sent at shutdown: %v", err)
 	}
 }
+
+// Stopping the reporter while Slack holds its message back for an hour
+// ends it within its flush bound: what cannot go is left.
+func TestSlackProgressStopsWhileRateLimited(t *testing.T) {
+	sim := slacksim.New(slacksim.Options{})
+	defer sim.Close()
+	api := handlers.NewSlackAPI(handlers.SlackConfig{BotToken: "xoxb-test", AppToken: "xapp-test", APIURL: sim.APIURL()})
+	p := handlers.NewSlackProgress(api, "cicf.cloud", progressRuns(t), time.Now, slogFor(testWriter{t}))
+	sim.RateLimit("chat.postMessage", 100, time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx) }()
+	p.Report(ctx, tasks.Run{ID: 3, VM: "emma", Kind: tasks.RunProvision, State: tasks.RunRunning, Steps: []string{"Create"},
+		RequestedBy: "U0TEACH01", Channel: "U0TEACH01", CreatedAt: time.Now()})
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel()
+	if _, err := sim.WaitCall(wctx, "chat.postMessage", func(c slacksim.Call) bool { return c.Err == "ratelimited" }); err != nil {
+		t.Fatalf("Slack was never asked: %v", err)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("Run did not return within a minute of being stopped while Slack said Retry-After an hour")
+	}
+}

@@ -93,23 +93,12 @@ func NewStudentDMSender(cfg StudentDMConfig, queue tasks.StudentDMQueue, runs ru
 	return &StudentDMSender{cfg: cfg, queue: queue, runs: runs, slack: api, logger: logger, now: now, owner: "dm-" + hex.EncodeToString(b[:])}
 }
 
-// Run ticks until ctx ends. A tick that has begun runs to its end: a DM
-// posted but not marked done would be posted again.
+// Run ticks until ctx ends (see runTicks).
 func (s *StudentDMSender) Run(ctx context.Context) {
-	t := time.NewTicker(s.cfg.Interval)
-	defer t.Stop()
-	for {
-		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dmTickTimeout)
-		if _, err := s.Tick(tctx); err != nil {
-			s.logger.WarnContext(ctx, "send student DMs", "err", err)
-		}
-		cancel()
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	runTicks(ctx, s.cfg.Interval, dmTickTimeout, s.logger, "send student DMs", func(ctx context.Context) error {
+		_, err := s.Tick(ctx)
+		return err
+	})
 }
 
 // Tick posts the DMs that are due, one per student, and returns how many

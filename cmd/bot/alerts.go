@@ -51,10 +51,7 @@ func (m *Main) startAlerts(ctx context.Context, api handlers.SlackMessenger, cha
 		Channel: channel, Domain: m.Config.Domain, Location: m.Config.Location(), Costs: a.costs,
 		Leases: a.leases, Holder: m.holder,
 	}, a.service, m.students, api, m.Logger, m.Now)
-	pctx, stopPoster := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() { defer close(done); poster.Run(pctx) }()
-	m.closers = append(m.closers, func() error { stopPoster(); <-done; return nil })
+	m.runUntilClose(ctx, poster.Run)
 
 	if err := tasks.ScheduleAlerts(m.sched, a.engine); err != nil {
 		return configErrorf("%s", tasks.ErrorMessage(err))

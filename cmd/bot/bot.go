@@ -197,10 +197,7 @@ func (m *Main) serve(ctx context.Context) error {
 	// runs: updates of runs stopping at shutdown still go.
 	progress := func(runs tasks.RunService) tasks.ProgressReporter {
 		sp := handlers.NewSlackProgress(handlers.NewSlackAPI(slackCfg), m.Config.Domain, runs, m.Now, m.Logger)
-		pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-		done := make(chan struct{})
-		go func() { defer close(done); sp.Run(pctx) }()
-		m.closers = append(m.closers, func() error { stop(); <-done; return nil })
+		m.runUntilClose(ctx, sp.Run)
 		return sp
 	}
 	p, err := m.realParts(progress)
@@ -286,4 +283,14 @@ func isTerminal(r io.Reader) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// runUntilClose runs run in the background with a context that ctx's end
+// does not cancel; Close cancels it and waits for run to return, so what
+// run has begun (a post to Slack) ends before the store closes.
+func (m *Main) runUntilClose(ctx context.Context, run func(context.Context)) {
+	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); run(rctx) }()
+	m.closers = append(m.closers, func() error { stop(); <-done; return nil })
 }

@@ -23,8 +23,5 @@ type dmParts struct {
 func (m *Main) startStudentDMs(ctx context.Context, api handlers.SlackMessenger, welcome func(context.Context, string) (*handlers.Reply, error)) {
 	sender := handlers.NewStudentDMSender(handlers.StudentDMConfig{Domain: m.Config.Domain, Welcome: welcome},
 		m.dms.queue, m.dms.runs, api, m.Logger, m.Now)
-	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() { defer close(done); sender.Run(sctx) }()
-	m.closers = append(m.closers, func() error { stop(); <-done; return nil })
+	m.runUntilClose(ctx, sender.Run)
 }
