@@ -67,8 +67,9 @@ type AlertPoster struct {
 	render   alertRender
 	// holdUntil is when Slack allows the next message after a 429.
 	holdUntil time.Time
-	// renewAt is when the poster's lease, held since renewAt minus half
-	// its TTL, is to be renewed; zero when it is not held.
+	// renewAt is when the poster's lease, taken at renewAt minus half its
+	// TTL, is to be renewed; zero when it was never taken. Past it, the
+	// lease may have gone to another replica: the next tick asks again.
 	renewAt time.Time
 }
 
@@ -106,11 +107,10 @@ func (p *AlertPoster) holdLease(ctx context.Context) (bool, error) {
 		return true, nil
 	}
 	held, err := p.cfg.Leases.Acquire(ctx, posterLease, p.cfg.Holder, posterLeaseTTL)
-	if err != nil || !held {
-		p.renewAt = time.Time{}
-		if err != nil {
-			return false, fmt.Errorf("poster lease: %w", err)
-		}
+	if err != nil {
+		return false, fmt.Errorf("poster lease: %w", err)
+	}
+	if !held {
 		return false, nil
 	}
 	p.renewAt = now.Add(posterLeaseTTL / 2)
